@@ -1,0 +1,32 @@
+# make install | test | replicate-background | replicate-dnr | bench
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# tensorflow[and-cuda] where an NVIDIA driver is present, else tensorflow-cpu
+TF_EXTRA := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo gpu || echo cpu)
+DATA_DIR ?= $(shell [ -d ../shared/data ] && echo ../shared/data)
+PROTOCOL ?=
+SEED ?= 0
+RUN_ARGS = $(if $(PROTOCOL),--protocol $(PROTOCOL)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(OUT),--out $(OUT)) --seed $(SEED)
+
+.PHONY: install test replicate-background replicate-dnr bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[$(TF_EXTRA),dev]"
+	touch $@
+
+test: install
+	$(PY) -m pytest -q tests
+
+replicate-background: install
+	$(PY) -m replication background $(RUN_ARGS)
+
+replicate-dnr: install
+	@echo "replicate-dnr: the Deep Neural Rejection experiment is not implemented yet (issue 4)." >&2; exit 2
+
+clean:
+	rm -rf $(VENV) *.egg-info

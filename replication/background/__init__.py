@@ -1,0 +1,1 @@
+"""McCoyd & Wagner's background class defense on EMNIST."""

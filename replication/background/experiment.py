@@ -1,0 +1,110 @@
+"""`python -m replication background`: every experiment of the paper, resumable, into one report."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+import numpy as np
+
+from replication import published, runtime
+from replication.background import assembly, carlini, letters, training
+from replication.background.weak_attacks import NORMS, weak_attack
+from replication.background.outcomes import mean_std, outcome_fractions
+from replication.data import DataError, load
+from replication.protocols import BackgroundProtocol
+from replication.results import RunStore, write_json
+
+def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir, seed: int) -> Dict:
+    """Section IV.A on EMNIST Balanced (or a class-balanced pool sample), one unit per fold."""
+    try:
+        ds = load("emnist/balanced", "train", data_dir)
+        images, labels, origin = ds.images, ds.labels, "EMNIST Balanced train"
+    except DataError:
+        images, labels = pool.images, pool.labels
+        origin = f"class-balanced sample of the pool (By Merge {pool.partition}); EMNIST Balanced unavailable"
+    idx = assembly.balanced_sample(labels, p.selection_per_class, seed)
+    images, labels = images[idx], labels[idx]
+
+    def fit_predict(name, train, test):
+        def compute():
+            model = training.train_or_load(store.path(f"models/letters_{name}.keras"), images[train], labels[train],
+                                           letters.N_CLASSES, p.selection_epochs, p.batch_size, seed)
+            return training.predict(model, training.to_input(images[test])).tolist()
+        return store.unit(f"letters/{name}", compute)
+
+    matrix = letters.run_selection(labels, p.selection_folds, p.selection_repeats, seed, fit_predict)
+    rates = letters.letter_rates(matrix)
+    kept = letters.select(rates, p.selection_threshold)
+    return {"data": origin, "samples": int(len(labels)), "rates": rates, "kept": kept,
+            "agreement": letters.agreement(kept, published.KEPT_LETTERS, published.REMOVED_LETTERS)}
+
+
+def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, p: BackgroundProtocol,
+              seed: int) -> Dict:
+    """Train baseline and defense on split i; clean accuracy, FGS/FG at the paper's eps and over the grids."""
+    sets = assembly.split_sets(labels, assembly.make_split(labels, p.test_fraction, seed + i))
+    models = {
+        "baseline": training.train_or_load(store.path(f"models/split{i}_baseline.keras"), pool.images[sets["baseline_train"]],
+                                           labels[sets["baseline_train"]], 10, p.epochs, p.batch_size, seed + i),
+        "defense": training.train_or_load(store.path(f"models/split{i}_defense.keras"), pool.images[sets["defense_train"]],
+                                          labels[sets["defense_train"]], 11, p.epochs, p.batch_size, seed + i),
+    }
+    x, y = training.to_input(pool.images[sets["test"]]), labels[sets["test"]]
+    curve_idx = np.random.default_rng(seed + i).permutation(len(y))[:p.curve_samples or len(y)]
+    out = {"counts": assembly.table1_counts(labels, sets), "clean": {}, "curves": {}}
+    for name, model in models.items():
+        out["clean"][name] = outcome_fractions(training.predict(model, x), y)
+        for attack, eps in (("fgs", p.fgs_eps), ("fg", p.fg_eps)):
+            adv = weak_attack(model, x, y, attack, eps)
+            out.setdefault(attack, {})[name] = outcome_fractions(training.predict(model, adv), y)
+            out[attack][f"{name}_l2_mean"] = float(np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)).mean())
+            grid = p.fgs_grid if attack == "fgs" else p.fg_grid
+            out["curves"].setdefault(attack, {})[name] = [
+                outcome_fractions(training.predict(model, weak_attack(model, x[curve_idx], y[curve_idx], attack, e)),
+                                  y[curve_idx]) for e in grid]
+    return out
+
+
+def aggregate(splits) -> Dict:
+    """Mean/std over splits of every table quantity, and mean curves."""
+    agg: Dict = {"counts": {k: float(np.mean([s["counts"][k] for s in splits])) for k in splits[0]["counts"]}}
+    for table in ("clean", "fgs", "fg"):
+        agg[table] = {m: mean_std([s[table][m] for s in splits]) for m in ("baseline", "defense")}
+    agg["curves"] = {a: {m: [mean_std([s["curves"][a][m][j] for s in splits]) for j in range(len(splits[0]["curves"][a][m]))]
+                         for m in ("baseline", "defense")} for a in NORMS}
+    agg["l2_mean"] = {a: {m: float(np.mean([s[a][f"{m}_l2_mean"] for s in splits])) for m in ("baseline", "defense")}
+                      for a in NORMS}
+    return agg
+
+
+def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int) -> Dict:
+    """Run (or resume) the whole experiment; writes results.json, report.md and figures into `out`."""
+    start = time.time()
+    store = RunStore(out)
+    pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
+    if protocol.letters == "measured":
+        selection = store.unit("letter_selection", lambda: select_letters(store, pool, protocol, data_dir, seed))
+        kept = selection["kept"]
+    else:
+        selection, kept = None, published.KEPT_LETTERS
+    labels = assembly.relabel(pool.labels, kept)
+    splits = [store.unit(f"split{i}", lambda i=i: run_split(store, i, pool, labels, protocol, seed))
+              for i in range(protocol.splits)]
+    cw = store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, protocol, data_dir, seed))
+    results = {
+        "experiment": "background", "protocol": protocol.to_dict(), "seed": seed,
+        "versions": runtime.versions(), "device": runtime.device_description(),
+        "data": {"pool_partition": pool.partition, "pool_size": int(len(pool.labels)), "source": pool.source,
+                 "warning": pool.warning, "kept_letters": kept},
+        "letter_selection": selection, "splits": splits, "aggregate": aggregate(splits), "carlini": cw,
+        "stage_seconds": {name: store.seconds(name) for name in
+                          ["letter_selection", *[f"split{i}" for i in range(protocol.splits)], "carlini"]},
+        "resumed_units": store.resumed,
+    }
+    from replication.background import figures, report
+    results["figures"] = figures.draw_all(results, store, pool, labels, protocol, seed)
+    results["wall_seconds_this_invocation"] = time.time() - start
+    write_json(out / "results.json", results)
+    (out / "report.md").write_text(report.render(results))
+    return results

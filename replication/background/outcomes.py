@@ -1,0 +1,28 @@
+"""Table III/V categories: correct, other digit, background."""
+from __future__ import annotations
+
+from typing import Dict, Sequence
+
+import numpy as np
+
+from replication.background.assembly import BACKGROUND
+
+
+def outcome_fractions(pred: np.ndarray, true: np.ndarray) -> Dict[str, float]:
+    """Percent of samples classified correctly, as another digit, or as background."""
+    pred, true = np.asarray(pred), np.asarray(true)
+    if pred.shape != true.shape:
+        raise ValueError(f"pred {pred.shape} and true {true.shape} differ in shape")
+    n = max(len(true), 1)
+    background = pred == BACKGROUND
+    correct = pred == true
+    return {"correct": 100.0 * correct.sum() / n,
+            "other_digit": 100.0 * (~correct & ~background).sum() / n,
+            "background": 100.0 * background.sum() / n}
+
+
+def mean_std(values: Sequence[Dict[str, float]]) -> Dict[str, Dict[str, float]]:
+    """Mean and sample std (ddof=1; 0 for one split) over splits, per category."""
+    keys = values[0].keys()
+    return {k: {"mean": float(np.mean([v[k] for v in values])),
+                "std": float(np.std([v[k] for v in values], ddof=1)) if len(values) > 1 else 0.0} for k in keys}

@@ -1,0 +1,138 @@
+"""Markdown report of the background-class run: every measured number beside the published one."""
+from __future__ import annotations
+
+from typing import Dict, List
+
+from replication import published
+from replication.report import TOLERANCE_RULE, Row, markdown_table, verdict_counts
+
+P = published.BACKGROUND
+MODELS = {"baseline": "digits", "defense": "digits + background"}
+
+
+def table1_rows(r: Dict) -> List[Row]:
+    same_pool = r["data"]["pool_partition"] == "train" and r["protocol"]["pool_limit"] is None
+    return [Row(f"{m} {k.replace('_', ' ')}", r["aggregate"]["counts"][f"{m}/{k}"], P[f"table1/{m}/{k}"],
+                comparable=same_pool)
+            for m, k in (("baseline", "train_digits"), ("baseline", "test_digits"), ("defense", "train_digits"),
+                         ("defense", "train_letters"), ("defense", "test_digits"))]
+
+
+def outcome_rows(r: Dict, table: str, key: str, label: str) -> List[Row]:
+    rows = []
+    for m, data in MODELS.items():
+        for cat in ("correct", "other_digit", "background"):
+            pub = P.get(f"{key}/{m}/{cat}")
+            if pub is None:
+                continue
+            stats = r["aggregate"][table][m][cat]
+            rows.append(Row(f"{label}{data}: {cat.replace('_', ' ')}", stats["mean"], pub, stats["std"]))
+    return rows
+
+
+def table4_rows(r: Dict) -> List[Row]:
+    rows = [Row(f"{a.upper()} success, {MODELS[m]}", r["aggregate"][a][m]["other_digit"]["mean"], P[f"table4/{a}/{m}"],
+                r["aggregate"][a][m]["other_digit"]["std"]) for a in ("fgs", "fg") for m in MODELS]
+    rows += [Row(f"Carlini L2 success, {MODELS[m]}", r["carlini"][m]["success_rate"], P[f"table4/carlini/{m}"])
+             for m in MODELS]
+    return rows
+
+
+def all_rows(r: Dict) -> Dict[str, List[Row]]:
+    """Every comparison row, grouped by the paper's table."""
+    return {"Table I: data sizes (per split)": table1_rows(r),
+            "Table III: clean accuracy, % (mean (std) over splits)": outcome_rows(r, "clean", "table3", ""),
+            "Table V: weak attacks, % (mean (std) over splits)":
+                outcome_rows(r, "fgs", "table5/fgs", "FGS 0.25, ") + outcome_rows(r, "fg", "table5/fg", "FG 6.79, "),
+            "Table IV: attack success rates, %": table4_rows(r)}
+
+
+def _header(r: Dict) -> List[str]:
+    p = r["protocol"]
+    lines = ["# Background class defense (McCoyd & Wagner 2018): replication report", ""]
+    if r["data"]["warning"]:
+        lines += [f"> **WARNING: {r['data']['warning']}**", ""]
+    if p["level"] != "paper":
+        lines += [f"> **Protocol `{p['level']}`**: the paper's method with reduced counts (splits, epochs, samples, "
+                  "folds, attack iterations); numbers are not those of the published protocol `paper`.", ""]
+    lines += [f"- protocol: `{p['level']}`; seed {r['seed']}; device: {r['device']}",
+              f"- pool: EMNIST By Merge `{r['data']['pool_partition']}` ({r['data']['pool_size']:,} images), "
+              f"from {r['data']['source']}",
+              f"- background letters used: `{r['data']['kept_letters']}` "
+              f"({'measured' if r['letter_selection'] else 'published'} selection)",
+              "- versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()), ""]
+    return lines
+
+
+def _letters(r: Dict) -> List[str]:
+    s = r["letter_selection"]
+    if not s:
+        return ["## Confusing-letter selection", "", "Skipped (`letters=published`): the paper's set was used.", ""]
+    a = s["agreement"]
+    lines = ["## Confusing-letter selection (Section IV.A)", "",
+             f"Data: {s['data']}, {s['samples']:,} samples; {r['protocol']['selection_folds']}-fold CV x "
+             f"{r['protocol']['selection_repeats']} repeats, {r['protocol']['selection_epochs']} epochs; keep letters "
+             f"classified as letters >= {100 * r['protocol']['selection_threshold']:.0f}% of the time.", "",
+             f"- measured kept ({len(s['kept'])}): `{s['kept']}`",
+             f"- published kept ({len(published.KEPT_LETTERS)}): `{published.KEPT_LETTERS}`; "
+             f"removed: `{published.REMOVED_LETTERS}`",
+             f"- agreement: {a['agree']} of {a['of']} letters get the paper's decision; kept only here: "
+             f"`{a['kept_only_measured']}`; kept only by the paper: `{a['kept_only_published']}`", "",
+             "| letter | measured % as letter | paper | here |", "|---|---|---|---|"]
+    for c, rate in sorted(s["rates"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {c} | {100 * rate:.2f} | {'kept' if c in published.KEPT_LETTERS else 'removed'} "
+                     f"| {'kept' if c in s['kept'] else 'removed'} |")
+    return lines + [""]
+
+
+def _carlini(r: Dict) -> List[str]:
+    c, p = r["carlini"], r["protocol"]["carlini"]
+    lines = ["## Carlini-Wagner L2 (Section VI.B)", "",
+             f"Models trained on {c['data']} (train: {c['train_counts']['baseline']:,} digits; defense "
+             f"{c['train_counts']['defense']:,} images). {c['sources']} correctly classified test digits, targets: "
+             f"{c['targets']}. Attack: our fixed CleverHans CW L2, {p['binary_search_steps']} binary-search steps x "
+             f"{p['max_iterations']} iterations, lr {p['learning_rate']}, initial const {p['initial_const']}, "
+             f"confidence {p['confidence']}. Success = classified as the target digit.", "",
+             "| model | clean correct % | attacks | success % | as background % | mean L2 (successful) | median L2 |",
+             "|---|---|---|---|---|---|---|"]
+    for m, name in MODELS.items():
+        a = c[m]
+        fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+        lines.append(f"| {name} | {c['clean'][m]['correct']:.2f} | {a['n']} | {a['success_rate']:.2f} | "
+                     f"{a['outcomes']['background']:.2f} | {fmt(a['l2_mean'])} | {fmt(a['l2_median'])} |")
+    return lines + [""]
+
+
+def render(r: Dict) -> str:
+    """The whole report."""
+    lines = _header(r)
+    groups = all_rows(r)
+    every = [row for rows in groups.values() for row in rows]
+    lines += ["## Summary of verdicts", "", ", ".join(f"{v}: {n}" for v, n in verdict_counts(every).items()), "",
+              TOLERANCE_RULE, ""]
+    for title, rows in groups.items():
+        lines += [f"## {title}", "", markdown_table(rows), ""]
+    l2 = r["aggregate"]["l2_mean"]
+    lines += [f"Mean L2 of the weak attacks' perturbations (after clipping): FGS {l2['fgs']['baseline']:.2f} / "
+              f"{l2['fgs']['defense']:.2f}, FG {l2['fg']['baseline']:.2f} / {l2['fg']['defense']:.2f} "
+              "(baseline / defense); the paper chose FG's eps 6.79 to match FGS 0.25 in L2.", ""]
+    lines += _carlini(r) + _letters(r)
+    f = r["figures"]
+    lines += ["## Figures", "", f"![eps curves]({f['curves']})", "",
+              "Correct / other digit / background (% of test digits, mean and std band over splits) against eps; "
+              "the vertical line marks the paper's eps.", "", f"![gallery]({f['gallery']})", "",
+              "Originals and adversarials (split 0) with the predicted label (`bg` = background); Carlini rows show "
+              "one source digit attacked towards each other digit (`tN` = target).", ""]
+    if "letters" in f:
+        lines += [f"![letter rates]({f['letters']})", ""]
+    lines += ["## Wall time per stage (seconds, when computed)", "", "| stage | seconds |", "|---|---|"]
+    lines += [f"| {k} | {v:.0f} |" for k, v in r["stage_seconds"].items()]
+    if r["resumed_units"]:
+        lines += ["", f"Resumed from an earlier run: {len(r['resumed_units'])} finished units were loaded, not recomputed."]
+    lines += ["", "## Protocol (verbatim)", "", "```", _protocol_text(r["protocol"]), "```", ""]
+    return "\n".join(lines)
+
+
+def _protocol_text(p: Dict) -> str:
+    import json
+    return json.dumps(p, indent=2)

@@ -1,0 +1,72 @@
+"""Protocols as data: `paper` is the published protocol; `fast` and `smoke` change only counts."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+LEVELS = ("paper", "fast", "smoke")
+
+
+@dataclass(frozen=True)
+class CarliniProtocol:
+    """Targeted Carlini-Wagner L2 on models trained on EMNIST Balanced (Section VI.B)."""
+
+    per_class: Optional[int] = None      # Balanced samples per class; None = the whole Balanced split
+    epochs: int = 10
+    sources: int = 100                   # test digits attacked, each towards every other digit
+    binary_search_steps: int = 9
+    max_iterations: int = 1000
+    learning_rate: float = 1e-2
+    initial_const: float = 1e-3
+    confidence: float = 0.0
+    batch_size: int = 900
+
+
+@dataclass(frozen=True)
+class BackgroundProtocol:
+    """McCoyd & Wagner, background class defense on EMNIST."""
+
+    level: str
+    pool_split: str = "train"            # EMNIST By Merge partition serving as the pool
+    pool_limit: Optional[int] = None     # random subsample of the pool (None = all)
+    splits: int = 10
+    test_fraction: float = 0.1
+    epochs: int = 10
+    batch_size: int = 128
+    letters: str = "measured"            # 'measured' (Section IV.A) or 'published'
+    selection_per_class: Optional[int] = None  # Balanced samples per class; None = the whole split
+    selection_folds: int = 10
+    selection_repeats: int = 4
+    selection_epochs: int = 20
+    selection_threshold: float = 0.98
+    fgs_eps: float = 0.25
+    fg_eps: float = 6.79
+    fgs_grid: Tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+    fg_grid: Tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.79, 8.0, 10.0)
+    curve_samples: Optional[int] = None  # test digits per eps point of the curves (None = all)
+    carlini: CarliniProtocol = field(default_factory=CarliniProtocol)
+
+    def to_dict(self) -> Dict:
+        return dataclasses.asdict(self)
+
+
+def background(level: str) -> BackgroundProtocol:
+    """The background-class protocol at `level`."""
+    if level == "paper":
+        return BackgroundProtocol(level="paper")
+    if level == "fast":
+        return BackgroundProtocol(
+            level="fast", splits=3, epochs=2,
+            selection_per_class=600, selection_folds=3, selection_repeats=1, selection_epochs=4,
+            curve_samples=2000,
+            carlini=CarliniProtocol(per_class=1000, epochs=3, sources=20, binary_search_steps=5,
+                                    max_iterations=300, batch_size=180))
+    if level == "smoke":
+        return BackgroundProtocol(
+            level="smoke", pool_limit=4000, splits=2, epochs=1,
+            selection_per_class=40, selection_folds=2, selection_repeats=1, selection_epochs=1,
+            fgs_grid=(0.0, 0.25), fg_grid=(0.0, 6.79), curve_samples=200,
+            carlini=CarliniProtocol(per_class=60, epochs=1, sources=2, binary_search_steps=2,
+                                    max_iterations=20, batch_size=18))
+    raise ValueError(f"unknown protocol {level!r}; choose one of {LEVELS}")
