@@ -9,8 +9,7 @@ from replication.published import Published
 TOLERANCE_RULE = (
     "Verdicts: **within published std** when |measured - published| <= 2 x the published std "
     "(where the paper gives one); else **within tolerance** when the difference is at most "
-    "max(2 percentage points, 10% of the published value) for percentages, or 5% of the published "
-    "value for counts; else **outside**. **not comparable** marks rows whose protocol differs from "
+    "2 percentage points for percentages, or 5% of the published value for counts; else **outside**. **not comparable** marks rows whose protocol differs from "
     "the paper's in a way that changes the number (e.g. another EMNIST partition as pool).")
 
 
@@ -36,7 +35,7 @@ class Row:
 def tolerance(pub: Published) -> float:
     """Allowed absolute difference for `pub` when its std is not given or exceeded."""
     if pub.unit == "%":
-        return max(2.0, 0.1 * abs(pub.value))
+        return 2.0
     return 0.05 * abs(pub.value)
 
 

@@ -77,12 +77,21 @@ def _letters(r: Dict) -> List[str]:
              f"- published kept ({len(published.KEPT_LETTERS)}): `{published.KEPT_LETTERS}`; "
              f"removed: `{published.REMOVED_LETTERS}`",
              f"- agreement: {a['agree']} of {a['of']} letters get the paper's decision; kept only here: "
-             f"`{a['kept_only_measured']}`; kept only by the paper: `{a['kept_only_published']}`", "",
+             f"`{a['kept_only_measured']}`; kept only by the paper: `{a['kept_only_published']}`",
+             f"- rank agreement (independent of the threshold): {_rank_agreement(s['rates'])} of the paper's "
+             f"{len(published.REMOVED_LETTERS)} removed letters are among the {len(published.REMOVED_LETTERS)} "
+             "lowest measured rates", "",
              "| letter | measured % as letter | paper | here |", "|---|---|---|---|"]
     for c, rate in sorted(s["rates"].items(), key=lambda kv: -kv[1]):
         lines.append(f"| {c} | {100 * rate:.2f} | {'kept' if c in published.KEPT_LETTERS else 'removed'} "
                      f"| {'kept' if c in s['kept'] else 'removed'} |")
     return lines + [""]
+
+
+def _rank_agreement(rates: Dict[str, float]) -> int:
+    n = len(published.REMOVED_LETTERS)
+    lowest = sorted(rates, key=lambda c: rates[c])[:n]
+    return len(set(lowest) & set(published.REMOVED_LETTERS))
 
 
 def _carlini(r: Dict) -> List[str]:

@@ -1,0 +1,60 @@
+"""Shared fixtures: the real data folder (skip when absent) and a small trained MNIST model."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from replication import runtime
+
+runtime.configure()
+
+DATA_DIR = Path(os.environ.get("REPLICATION_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA_DIR / "mnist").is_dir():
+        pytest.skip(f"real data folder {DATA_DIR} is absent (set REPLICATION_TEST_DATA)")
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def mnist_slice(data_dir):
+    """3,000 real MNIST test images in [-0.5, 0.5] with labels."""
+    from replication.data import load, scale
+    ds = load("mnist", "test", str(data_dir))
+    return scale(ds.images[:3000], (-0.5, 0.5)), ds.labels[:3000]
+
+
+@pytest.fixture(scope="session")
+def small_model(mnist_slice):
+    """A small CNN trained for a few seconds on real MNIST (logits output), ~90% accurate."""
+    import keras
+    x, y = mnist_slice
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(16, 3, activation="relu"),
+                              keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x[:2500], y[:2500], epochs=3, batch_size=64, verbose=0)
+    acc = (model.predict(x[2500:], verbose=0).argmax(1) == y[2500:]).mean()
+    assert acc > 0.85, acc
+    return model
+
+
+@pytest.fixture(scope="session")
+def correct_samples(small_model, mnist_slice):
+    """Held-out images the small model classifies correctly."""
+    x, y = mnist_slice
+    x, y = x[2500:], y[2500:]
+    ok = small_model.predict(x, verbose=0).argmax(1) == y
+    return x[ok], y[ok]
+
+
+def logits(model):
+    return lambda z: model(z, training=False)
+
+
+np.set_printoptions(precision=4)

@@ -1,0 +1,49 @@
+"""Loaders on the real official files in ../shared/data."""
+import numpy as np
+
+from replication.data import CIFAR10_NAMES, EMNIST_CHARS, load, scale
+
+
+def test_mnist_counts_shapes_labels(data_dir):
+    for split, n in (("train", 60000), ("test", 10000)):
+        ds = load("mnist", split, str(data_dir))
+        assert ds.images.shape == (n, 28, 28, 1) and ds.images.dtype == np.uint8
+        assert ds.labels.shape == (n,) and set(np.unique(ds.labels)) == set(range(10))
+        assert all("official checksum" in f for f in ds.files)
+
+
+def test_emnist_bymerge_test_partition(data_dir):
+    ds = load("emnist/bymerge", "test", str(data_dir))
+    assert ds.images.shape == (116323, 28, 28, 1)
+    assert ds.class_names == list(EMNIST_CHARS) and len(ds.class_names) == 47
+    assert (ds.labels < 10).sum() == 57527 and (ds.labels >= 10).sum() == 58796
+
+
+def test_emnist_is_upright(data_dir):
+    """The mean '1' is a vertical stroke: its column profile varies, its row profile is flat."""
+    ds = load("emnist/bymerge", "test", str(data_dir))
+    one = ds.images[ds.labels == 1][..., 0].astype(float).mean(0)
+    assert one.mean(0).var() > 4 * one.mean(1).var()
+    # and an upright 'L' has more ink in its bottom rows than in its top rows' right half
+    ell = ds.images[ds.labels == EMNIST_CHARS.index("L")][..., 0].astype(float).mean(0)
+    assert ell[20:26, 14:].sum() > ell[2:8, 14:].sum()
+
+
+def test_cifar10_counts_and_names(data_dir):
+    train = load("cifar10", "train", str(data_dir))
+    test = load("cifar10", "test", str(data_dir))
+    assert train.images.shape == (50000, 32, 32, 3) and test.images.shape == (10000, 32, 32, 3)
+    assert train.class_names == CIFAR10_NAMES
+    assert np.bincount(train.labels).tolist() == [5000] * 10
+    assert np.bincount(test.labels).tolist() == [1000] * 10
+
+
+def test_env_var_selects_data_dir(data_dir, monkeypatch):
+    monkeypatch.setenv("REPLICATION_DATA_DIR", str(data_dir))
+    assert len(load("mnist", "test")) == 10000
+
+
+def test_pixel_scaling():
+    img = np.array([[0, 255]], np.uint8)
+    assert scale(img, (-0.5, 0.5)).tolist() == [[-0.5, 0.5]]
+    assert scale(img, (0, 1)).tolist() == [[0.0, 1.0]]

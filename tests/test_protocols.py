@@ -1,0 +1,38 @@
+"""`paper` is the published protocol; `fast` and `smoke` change only counts."""
+import dataclasses
+
+import pytest
+
+from replication import protocols
+
+COUNT_FIELDS = {"pool_limit", "splits", "epochs", "selection_per_class", "selection_folds", "selection_repeats",
+                "selection_epochs", "curve_samples", "fgs_grid", "fg_grid", "carlini"}
+CARLINI_COUNT_FIELDS = {"per_class", "epochs", "sources", "binary_search_steps", "max_iterations", "batch_size"}
+
+
+def test_paper_protocol_is_the_published_one():
+    p = protocols.background("paper")
+    assert (p.pool_split, p.splits, p.test_fraction, p.epochs, p.batch_size) == ("train", 10, 0.1, 10, 128)
+    assert (p.selection_folds, p.selection_repeats, p.selection_epochs, p.selection_threshold) == (10, 4, 20, 0.98)
+    assert (p.fgs_eps, p.fg_eps, p.letters) == (0.25, 6.79, "measured")
+    assert p.fgs_eps in p.fgs_grid and p.fg_eps in p.fg_grid
+    c = p.carlini
+    assert (c.binary_search_steps, c.max_iterations, c.learning_rate, c.initial_const, c.confidence) == (9, 1000, 1e-2, 1e-3, 0.0)
+    assert c.per_class is None and p.pool_limit is None and p.curve_samples is None
+
+
+@pytest.mark.parametrize("level", ["fast", "smoke"])
+def test_reduced_protocols_change_only_counts(level):
+    paper, other = protocols.background("paper"), protocols.background(level)
+    changed = {f.name for f in dataclasses.fields(paper) if getattr(paper, f.name) != getattr(other, f.name)}
+    assert changed - {"level"} <= COUNT_FIELDS
+    c_changed = {f.name for f in dataclasses.fields(paper.carlini)
+                 if getattr(paper.carlini, f.name) != getattr(other.carlini, f.name)}
+    assert c_changed <= CARLINI_COUNT_FIELDS
+    assert other.fgs_eps in other.fgs_grid and other.fg_eps in other.fg_grid
+
+
+def test_protocol_record_and_unknown_level():
+    assert protocols.background("fast").to_dict()["carlini"]["max_iterations"] == 300
+    with pytest.raises(ValueError, match="unknown protocol"):
+        protocols.background("quick")
