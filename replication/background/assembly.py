@@ -111,3 +111,15 @@ def balanced_sample(labels: np.ndarray, per_class: Optional[int], seed: int) -> 
             idx = rng.choice(idx, per_class, replace=False)
         picked.append(idx)
     return np.sort(np.concatenate(picked))
+
+
+def balanced_data(pool: Pool, per_class: Optional[int], data_dir: Optional[str], seed: int):
+    """EMNIST Balanced train (sampled per class), or a class-balanced sample of the pool when it is unavailable."""
+    try:
+        ds = load("emnist/balanced", "train", data_dir)
+        images, labels, origin = ds.images, ds.labels, "EMNIST Balanced train"
+    except DataError:
+        images, labels = pool.images, pool.labels
+        origin = f"class-balanced sample of the pool (By Merge {pool.partition}); EMNIST Balanced unavailable"
+    idx = balanced_sample(labels, per_class, seed)
+    return images[idx], labels[idx], origin

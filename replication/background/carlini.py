@@ -8,21 +8,8 @@ import numpy as np
 from replication.attacks import FixedCarliniWagnerL2
 from replication.background import assembly, training
 from replication.background.outcomes import outcome_fractions
-from replication.data import DataError, load
 from replication.protocols import BackgroundProtocol
 from replication.results import RunStore
-
-
-def balanced_data(pool: assembly.Pool, per_class: Optional[int], data_dir: Optional[str], seed: int):
-    """EMNIST Balanced train (sampled per class), or a class-balanced sample of the pool when it is unavailable."""
-    try:
-        ds = load("emnist/balanced", "train", data_dir)
-        images, labels, origin = ds.images, ds.labels, "EMNIST Balanced train"
-    except DataError:
-        images, labels = pool.images, pool.labels
-        origin = f"class-balanced sample of the pool (By Merge {pool.partition}); EMNIST Balanced unavailable"
-    idx = assembly.balanced_sample(labels, per_class, seed)
-    return images[idx], labels[idx], origin
 
 
 def targets_for(labels: np.ndarray) -> np.ndarray:
@@ -57,7 +44,7 @@ def run_carlini(store: RunStore, pool: assembly.Pool, kept: Sequence[str], proto
                 data_dir: Optional[str], seed: int, progress: bool = True) -> Dict:
     """Train the Balanced-variant baseline and defense, then attack both."""
     p = protocol.carlini
-    images, orig, origin = balanced_data(pool, p.per_class, data_dir, seed)
+    images, orig, origin = assembly.balanced_data(pool, p.per_class, data_dir, seed)
     labels = assembly.relabel(orig, kept)
     sets = assembly.split_sets(labels, assembly.make_split(labels, protocol.test_fraction, seed))
     models = {}

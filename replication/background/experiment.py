@@ -11,20 +11,12 @@ from replication import published, runtime
 from replication.background import assembly, carlini, letters, training
 from replication.background.weak_attacks import NORMS, weak_attack
 from replication.background.outcomes import mean_std, outcome_fractions
-from replication.data import DataError, load
 from replication.protocols import BackgroundProtocol
 from replication.results import RunStore, write_json
 
 def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir, seed: int) -> Dict:
     """Section IV.A on EMNIST Balanced (or a class-balanced pool sample), one unit per fold."""
-    try:
-        ds = load("emnist/balanced", "train", data_dir)
-        images, labels, origin = ds.images, ds.labels, "EMNIST Balanced train"
-    except DataError:
-        images, labels = pool.images, pool.labels
-        origin = f"class-balanced sample of the pool (By Merge {pool.partition}); EMNIST Balanced unavailable"
-    idx = assembly.balanced_sample(labels, p.selection_per_class, seed)
-    images, labels = images[idx], labels[idx]
+    images, labels, origin = assembly.balanced_data(pool, p.selection_per_class, data_dir, seed)
 
     def fit_predict(name, train, test):
         def compute():
