@@ -26,7 +26,7 @@ replicate-background: install
 	$(PY) -m replication background $(RUN_ARGS)
 
 replicate-dnr: install
-	@echo "replicate-dnr: the Deep Neural Rejection experiment is not implemented yet (issue 4)." >&2; exit 2
+	$(PY) -m replication dnr $(RUN_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -9,7 +9,8 @@ from typing import List, Optional
 
 from replication.protocols import LEVELS
 
-EXPERIMENTS = {"background": "McCoyd & Wagner 2018, background class defense on EMNIST (Tables I, III, IV, V)"}
+EXPERIMENTS = {"background": "McCoyd & Wagner 2018, background class defense on EMNIST (Tables I, III, IV, V)",
+               "dnr": "Sotgiu et al. 2020, deep neural rejection on MNIST and CIFAR-10 (Fig. 3-6)"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -51,11 +52,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("=" * len(banner), banner, "=" * len(banner), sep="\n", flush=True)
     out = Path(args.out or f"results/{args.experiment}/{level}")
     from replication import protocols
-    from replication.background import experiment
     from replication.data import DataError
-    protocol = protocols.background(level)
-    if args.letters:
-        protocol = dataclasses.replace(protocol, letters=args.letters)
+    if args.experiment == "background":
+        from replication.background import experiment
+        protocol = protocols.background(level)
+        if args.letters:
+            protocol = dataclasses.replace(protocol, letters=args.letters)
+    else:
+        from replication.dnr import experiment
+        protocol = protocols.dnr(level)
     try:
         experiment.run(protocol, out, args.data_dir, args.seed)
     except DataError as err:

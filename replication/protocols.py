@@ -70,3 +70,70 @@ def background(level: str) -> BackgroundProtocol:
             carlini=CarliniProtocol(per_class=60, epochs=1, sources=2, binary_search_steps=2,
                                     max_iterations=20, batch_size=18))
     raise ValueError(f"unknown protocol {level!r}; choose one of {LEVELS}")
+
+
+@dataclass(frozen=True)
+class DNRDataset:
+    """One dataset's part of the DNR protocol (Sotgiu et al. 2020, Section 4.1)."""
+
+    name: str
+    dnn_train: int                       # samples training the network
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    runs: int = 5
+    svm_train: int = 10000               # per run, drawn from outside the network's training set
+    validation: int = 1000               # per run, clean samples that set theta (10% rejected)
+    test: int = 1000
+    eps_grid: Tuple[float, ...] = ()
+    search_params: bool = True           # 5-fold CV for (C, gamma); False: the authors' published values
+    cv_folds: int = 5
+    cv_samples: int = 2000               # samples per grid search
+    C_grid: Tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
+    gamma_grid: Tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
+    pgd_eta: float = 0.01
+    pgd_max_iter: int = 100
+    pgd_tol: float = 1e-4
+    pgd_doublings: int = 10
+    attack_batch: int = 100
+
+
+@dataclass(frozen=True)
+class DNRProtocol:
+    """Deep Neural Rejection on MNIST and CIFAR-10."""
+
+    level: str
+    mnist: DNRDataset
+    cifar10: DNRDataset
+    reject_rate: float = 0.1
+    stacking_folds: int = 3
+
+    def to_dict(self) -> Dict:
+        return dataclasses.asdict(self)
+
+
+_MNIST_EPS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
+_CIFAR_EPS = (0.0, 0.05, 0.1, 0.2, 0.4, 1.0, 2.0)
+
+
+def dnr(level: str) -> DNRProtocol:
+    """The DNR protocol at `level`."""
+    mnist = DNRDataset("mnist", 30000, 50, 128, 0.1, eps_grid=_MNIST_EPS)
+    cifar = DNRDataset("cifar10", 40000, 75, 100, 0.01, eps_grid=_CIFAR_EPS)
+    if level == "paper":
+        return DNRProtocol("paper", mnist, cifar)
+    if level == "fast":
+        return DNRProtocol("fast",
+                           dataclasses.replace(mnist, epochs=3, runs=2, svm_train=2000, validation=500, test=100,
+                                               search_params=False, pgd_max_iter=30),
+                           dataclasses.replace(cifar, dnn_train=10000, epochs=3, runs=1, svm_train=1000,
+                                               validation=300, test=40, search_params=False, pgd_max_iter=10,
+                                               attack_batch=40))
+    if level == "smoke":
+        return DNRProtocol("smoke",
+                           dataclasses.replace(mnist, dnn_train=1000, epochs=1, runs=1, svm_train=200, validation=100,
+                                               test=10, search_params=False, pgd_max_iter=3, eps_grid=(0.0, 1.0, 5.0)),
+                           dataclasses.replace(cifar, dnn_train=200, epochs=1, runs=1, svm_train=100, validation=50,
+                                               test=4, search_params=False, pgd_max_iter=2, eps_grid=(0.0, 0.4, 2.0),
+                                               attack_batch=4))
+    raise ValueError(f"unknown protocol {level!r}; choose one of {LEVELS}")

@@ -1,0 +1,1 @@
+"""Sotgiu et al.'s Deep Neural Rejection (DNR) and Neural Rejection (NR)."""

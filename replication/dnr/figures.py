@@ -1,0 +1,96 @@
+"""Figures of the DNR report: security evaluation curves (Fig. 3), threshold trade-off (Fig. 4), gallery (Fig. 5/6)."""
+from __future__ import annotations
+
+from typing import Dict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from replication.results import RunStore  # noqa: E402
+
+COLORS = {"dnn": "tab:gray", "nr": "tab:blue", "dnr": "tab:red"}
+
+
+def security_curves(results: Dict, path) -> None:
+    """Accuracy (solid) and rejection rate (dashed) vs eps, mean and std band over runs."""
+    names = list(results["datasets"])
+    fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        agg = results["datasets"][name]["aggregate"]
+        eps = agg["eps"]
+        for m in ("dnn", "nr", "dnr"):
+            for key, style in (("accuracy", "-"), ("rejection", "--")):
+                if m == "dnn" and key == "rejection":
+                    continue
+                mean, std = np.array(agg[m][key]["mean"]), np.array(agg[m][key]["std"])
+                ax.plot(eps, mean, style, color=COLORS[m], marker="o", ms=3, label=f"{m.upper()} {key}")
+                ax.fill_between(eps, mean - std, mean + std, color=COLORS[m], alpha=0.12)
+        ax.set_title(f"{name}: defense-aware L2 PGD")
+        ax.set_xlabel("eps (L2)")
+        ax.set_ylabel("%")
+        ax.set_ylim(-2, 102)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def tradeoff(results: Dict, path) -> None:
+    """Accuracy under attack vs false-reject rate as theta varies, NR and DNR, one line per eps (run 0)."""
+    names = list(results["datasets"])
+    fig, axes = plt.subplots(len(names), 2, figsize=(10, 3.6 * len(names)), squeeze=False)
+    for row, name in enumerate(names):
+        trade = results["datasets"][name]["aggregate"]["tradeoff"]
+        for col, m in enumerate(("nr", "dnr")):
+            ax = axes[row][col]
+            for eps, curve in trade[m].items():
+                ax.plot(curve["false_reject"], curve["accuracy"], marker=".", label=f"eps {eps}")
+            ax.axvline(10, color="k", ls="--", lw=0.8)
+            ax.set_title(f"{name}, {m.upper()}")
+            ax.set_xlabel("false-reject rate on clean samples (%)")
+            ax.set_ylabel("accuracy under attack (%)")
+            ax.set_ylim(-2, 102)
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def gallery(results: Dict, path) -> None:
+    """Source, magnified perturbation and adversarial image per model (Fig. 5 MNIST, Fig. 6 CIFAR-10)."""
+    rows = []
+    for name, ds in results["datasets"].items():
+        for m in ("dnn", "nr", "dnr"):
+            pt = next((p for p in ds["runs"][0]["curves"][m] if "gallery" in p), None)
+            if pt is not None:
+                rows.append((name, m, pt["eps"], pt["gallery"]))
+    if not rows:
+        return
+    fig, axes = plt.subplots(len(rows), 3, figsize=(6, 2 * len(rows)), squeeze=False)
+    for r, (name, m, eps, g) in enumerate(rows):
+        x, adv = np.asarray(g["x"]), np.asarray(g["adv"])
+        delta = adv - x
+        scale = np.abs(delta).max() or 1.0
+        shown = [x, 0.5 + 0.5 * delta / scale, adv]
+        verdict = "reject" if g["rejected"] else f"class {g['pred']}"
+        titles = [f"{name} true {g['true']}", f"{m.upper()} perturbation (x{0.5 / scale:.1f})", f"eps {eps:g}: {verdict}"]
+        for c in range(3):
+            img = np.clip(shown[c], 0, 1)
+            axes[r][c].imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None,
+                              vmin=0, vmax=1)
+            axes[r][c].set_title(titles[c], fontsize=7)
+            axes[r][c].axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def draw_all(results: Dict, store: RunStore) -> Dict[str, str]:
+    files = {"curves": "security_curves.png", "tradeoff": "threshold_tradeoff.png", "gallery": "gallery.png"}
+    security_curves(results, store.path(files["curves"]))
+    tradeoff(results, store.path(files["tradeoff"]))
+    gallery(results, store.path(files["gallery"]))
+    return files

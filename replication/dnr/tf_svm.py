@@ -1,0 +1,85 @@
+"""A TensorFlow RBF SVM equal to scikit-learn's one-vs-all decision function, and differentiable scorers.
+
+score_k(z) = sum_i a_ki exp(-gamma ||z - sv_i||^2) + b_k, over the union of every class's support
+vectors (one kernel evaluation per support vector, whatever number of classes uses it).
+"""
+from __future__ import annotations
+
+from typing import Callable, List
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.svm import SVC
+
+
+class TFRBFSVM(tf.Module):
+    """scikit-learn OneVsRestClassifier(SVC(kernel='rbf')) decision_function, in TensorFlow."""
+
+    def __init__(self, ovr: OneVsRestClassifier, dtype: tf.DType = tf.float64):
+        super().__init__()
+        estimators = ovr.estimators_
+        if not all(isinstance(e, SVC) and e.kernel == "rbf" for e in estimators):
+            raise ValueError("every one-vs-all estimator must be a fitted SVC(kernel='rbf')")
+        gammas = {float(e._gamma) for e in estimators}
+        if len(gammas) != 1:
+            raise ValueError(f"the class SVMs use different gammas: {sorted(gammas)}")
+        union = np.unique(np.concatenate([e.support_ for e in estimators]))
+        position = {int(i): p for p, i in enumerate(union)}
+        vectors = np.zeros((len(union), estimators[0].support_vectors_.shape[1]))
+        weights = np.zeros((len(union), len(estimators)))
+        for k, e in enumerate(estimators):
+            rows = [position[int(i)] for i in e.support_]
+            vectors[rows] = e.support_vectors_
+            weights[rows, k] = e.dual_coef_[0]
+        self.dtype = dtype
+        self.gamma = tf.constant(gammas.pop(), dtype)
+        self.vectors = tf.constant(vectors, dtype)
+        self.sq_norms = tf.reduce_sum(tf.square(self.vectors), 1)
+        self.weights = tf.constant(weights, dtype)
+        self.intercepts = tf.constant([e.intercept_[0] for e in estimators], dtype)
+
+    @property
+    def n_support(self) -> int:
+        return int(self.vectors.shape[0])
+
+    def __call__(self, z: tf.Tensor) -> tf.Tensor:
+        z = tf.cast(tf.reshape(z, [tf.shape(z)[0], -1]), self.dtype)
+        sq = tf.reduce_sum(tf.square(z), 1, keepdims=True) - 2.0 * tf.matmul(z, self.vectors, transpose_b=True)
+        sq = tf.maximum(sq + self.sq_norms[None, :], 0.0)
+        return tf.matmul(tf.exp(-self.gamma * sq), self.weights) + self.intercepts
+
+
+class Scorer(tf.Module):
+    """x -> class scores (float32), differentiable end to end; `theta` is the constant reject score."""
+
+    def __init__(self, name: str, fn: Callable[[tf.Tensor], tf.Tensor], theta: float = -np.inf):
+        super().__init__(name=name)
+        self.fn, self.theta = fn, float(theta)
+
+    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.cast(self.fn(x), tf.float32)
+
+
+def dnn_scorer(model: keras.Model) -> Scorer:
+    """The undefended network: its logits; it never rejects."""
+    return Scorer("dnn", lambda x: model(x, training=False))
+
+
+def nr_scorer(extractor: keras.Model, nr) -> Scorer:
+    """CNN -> last-layer features -> one-vs-all RBF SVMs."""
+    svm = TFRBFSVM(nr.svm)
+    return Scorer("nr", lambda x: svm(extractor(x, training=False)[-1]), nr.theta)
+
+
+def dnr_scorer(extractor: keras.Model, dnr) -> Scorer:
+    """CNN -> per-layer features -> layer SVMs -> concatenated scores -> combiner SVM."""
+    layers: List[TFRBFSVM] = [TFRBFSVM(s) for s in dnr.layer_svms]
+    combiner = TFRBFSVM(dnr.combiner)
+
+    def fn(x):
+        feats = extractor(x, training=False)
+        return combiner(tf.concat([svm(f) for svm, f in zip(layers, feats)], axis=1))
+
+    return Scorer("dnr", fn, dnr.theta)
