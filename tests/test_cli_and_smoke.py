@@ -1,4 +1,4 @@
-"""CLI help, and the whole background pipeline on the smoke protocol (every table and figure; resume)."""
+"""CLI help, and both pipelines on the smoke protocol (every table and figure; resume)."""
 import json
 import subprocess
 import sys
@@ -12,7 +12,7 @@ from replication.cli import parser
 
 def test_help_explains_every_option():
     text = parser().format_help()
-    for option in ("--protocol", "--data-dir", "--out", "--seed", "--letters", "background", "paper", "fast", "smoke"):
+    for option in ("--protocol", "--data-dir", "--out", "--seed", "--letters", "background", "dnr", "paper", "fast", "smoke"):
         assert option in text
     out = subprocess.run([sys.executable, "-m", "replication", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--data-dir" in out.stdout
@@ -52,3 +52,28 @@ def test_rerun_resumes_without_recomputing(smoke_run, data_dir):
     second = experiment.run(protocols.background("smoke"), out, str(data_dir), seed=0)
     assert {"letter_selection", "split0", "split1", "carlini"} <= set(second["resumed_units"])
     assert second["aggregate"] == first["aggregate"]
+
+
+@pytest.fixture(scope="module")
+def dnr_smoke_run(data_dir, tmp_path_factory):
+    from replication.dnr import experiment as dnr_experiment
+    out = tmp_path_factory.mktemp("dnr_smoke")
+    return out, dnr_experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)
+
+
+def test_dnr_smoke_report(dnr_smoke_run, data_dir):
+    out, results = dnr_smoke_run
+    report = (out / "report.md").read_text()
+    for heading in ("## mnist", "## cifar10", "Checkable claims", "Protocol `smoke`", "TF vs scikit-learn"):
+        assert heading in report, heading
+    for fig in ("security_curves.png", "threshold_tradeoff.png", "gallery.png"):
+        assert (out / fig).stat().st_size > 5000 and f"({fig})" in report
+    for name in ("mnist", "cifar10"):
+        run = results["datasets"][name]["runs"][0]
+        assert run["equality"]["dnr"]["max_rel_diff"] < 1e-5
+        assert [pt["eps"] for pt in run["curves"]["dnr"]] == list(protocols.dnr("smoke").__getattribute__(name).eps_grid)
+        for pt in run["curves"]["dnr"]:
+            assert pt["l2"] <= pt["eps"] + 1e-4
+    from replication.dnr import experiment as dnr_experiment
+    again = dnr_experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)
+    assert "mnist/run0/defenses" in again["resumed_units"] and "cifar10/run0/dnr/eps2" in again["resumed_units"]

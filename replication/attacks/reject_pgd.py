@@ -25,7 +25,10 @@ def margin(scores: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
 
 
 def project(candidates: tf.Tensor, x0: tf.Tensor, eps: tf.Tensor, lo: float, hi: float) -> tf.Tensor:
-    """Into the L2 ball around x0 (radius eps), then the box; clipping never leaves the ball since x0 is in the box."""
+    """Each sample (axis 0) into the L2 ball around its x0 (radius eps), then the box.
+
+    Clipping never leaves the ball since x0 is in the box.
+    """
     delta = candidates - x0
     axes = list(range(1, len(delta.shape)))
     norm = tf.sqrt(tf.reduce_sum(tf.square(delta), axes, keepdims=True))
@@ -96,8 +99,11 @@ class RejectPGD:
         direction /= tf.maximum(tf.sqrt(tf.reduce_sum(tf.square(direction), axes, keepdims=True)), 1e-12)
         k = int(self.steps.shape[0])
         shape = tf.concat([[k], tf.ones(len(x.shape), tf.int32)], 0)
-        candidates = project(x[None] + tf.reshape(self.steps, shape) * direction[None], x0[None], eps, self.lo, self.hi)
-        flat = tf.reshape(candidates, tf.concat([[-1], tf.shape(x)[1:]], 0))
+        steps = tf.reshape(self.steps, shape)
+        flat_shape = tf.concat([[-1], tf.shape(x)[1:]], 0)  # (k * batch, ...), step-major
+        flat = project(tf.reshape(x[None] + steps * direction[None], flat_shape),
+                       tf.reshape(tf.repeat(x0[None], k, axis=0), flat_shape), eps, self.lo, self.hi)
+        candidates = tf.reshape(flat, tf.concat([[k], tf.shape(x)], 0))
         cand_omega = tf.reshape(margin(self.scorer(flat), tf.tile(y, [k])), [k, -1])
         best = tf.argmin(cand_omega, 0)
         best_omega = tf.reduce_min(cand_omega, 0)

@@ -1,0 +1,86 @@
+"""The TF RBF SVM equals scikit-learn, its gradients match finite differences, the pipeline matches end to end."""
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.svm import SVC
+
+from keras_models.dnr import feature_extractor
+from replication.dnr.rejection import DNR, NR, rbf_ovr
+from replication.dnr.tf_svm import TFRBFSVM, dnr_scorer, nr_scorer
+
+
+@pytest.fixture(scope="module")
+def real_features(small_model, mnist_slice):
+    """Real features: the small MNIST model's flattened conv features and logits (and labels)."""
+    x, y = mnist_slice
+    ext = feature_extractor(small_model, ["flatten", "dense"])
+    flat, logits = ext.predict(x[:1200] + 0.5, verbose=0)
+    return [np.asarray(flat, np.float64), np.asarray(logits, np.float64)], y[:1200], ext, x[:1200] + 0.5
+
+
+def test_equals_sklearn_decision_function(real_features):
+    (flat, logits), y, _, _ = real_features
+    for feats, gamma in ((flat, 1e-3), (logits, 1e-2)):
+        svm = rbf_ovr(10.0, gamma).fit(feats[:800], y[:800])
+        ref = svm.decision_function(feats[800:])
+        got = TFRBFSVM(svm)(tf.constant(feats[800:])).numpy()
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-8)
+
+
+def test_support_vectors_are_shared_across_classes(real_features):
+    (_, logits), y, _, _ = real_features
+    svm = rbf_ovr(1.0, 1e-2).fit(logits[:500], y[:500])
+    per_class = sum(len(e.support_) for e in svm.estimators_)
+    assert TFRBFSVM(svm).n_support < per_class
+
+
+def test_gradients_match_finite_differences(real_features):
+    (_, logits), y, _, _ = real_features
+    svm = TFRBFSVM(rbf_ovr(10.0, 1e-2).fit(logits[:500], y[:500]))
+    z = tf.Variable(logits[600:603])
+    w = tf.constant(np.random.default_rng(0).normal(size=(3, 10)))
+    with tf.GradientTape() as tape:
+        out = tf.reduce_sum(svm(z) * w)
+    grad = tape.gradient(out, z).numpy()
+    h = 1e-6
+    numeric = np.zeros_like(grad)
+    base = logits[600:603]
+    for i in range(3):
+        for j in range(10):
+            plus, minus = base.copy(), base.copy()
+            plus[i, j] += h
+            minus[i, j] -= h
+            numeric[i, j] = (np.sum(svm(tf.constant(plus)).numpy() * w) - np.sum(svm(tf.constant(minus)).numpy() * w)) / (2 * h)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_end_to_end_predictions_equal_the_sklearn_pipeline(real_features):
+    (flat, logits), y, ext, images = real_features
+    nr = NR(10.0, 1e-2).fit([flat[:600], logits[:600]], y[:600])
+    dnr = DNR([(10.0, 1e-3), (10.0, 1e-2)], (1.0, 0.1), folds=3, seed=0).fit([flat[:600], logits[:600]], y[:600])
+    for defense in (nr, dnr):
+        defense.set_threshold([flat[600:900], logits[600:900]], 0.1)
+    test = [flat[900:], logits[900:]]
+    for defense, scorer in ((nr, nr_scorer(ext, nr)), (dnr, dnr_scorer(ext, dnr))):
+        scores = scorer(tf.constant(images[900:])).numpy()
+        np.testing.assert_allclose(scores, defense.decision_function(test), rtol=1e-5, atol=1e-5)
+        pred_tf = np.where(scores.max(1) <= scorer.theta, -1, scores.argmax(1))
+        assert np.array_equal(pred_tf, defense.predict(test))
+
+
+def test_end_to_end_gradient_flows_to_pixels(real_features):
+    (flat, logits), y, ext, images = real_features
+    dnr = DNR([(10.0, 1e-3), (10.0, 1e-2)], (1.0, 0.1), folds=3, seed=0).fit([flat[:300], logits[:300]], y[:300])
+    x = tf.Variable(images[:2])
+    with tf.GradientTape() as tape:
+        out = tf.reduce_sum(dnr_scorer(ext, dnr)(x))
+    grad = tape.gradient(out, x)
+    assert grad is not None and float(tf.reduce_max(tf.abs(grad))) > 0
+
+
+def test_rejects_non_rbf_estimators(real_features):
+    (_, logits), y, _, _ = real_features
+    linear = OneVsRestClassifier(SVC(kernel="linear")).fit(logits[:200], y[:200])
+    with pytest.raises(ValueError, match="rbf"):
+        TFRBFSVM(linear)
