@@ -30,3 +30,6 @@ replicate-dnr: install
 
 clean:
 	rm -rf $(VENV) *.egg-info
+
+bench: install
+	$(PY) -m replication.bench --out results/bench.json

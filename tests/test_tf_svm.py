@@ -84,3 +84,20 @@ def test_rejects_non_rbf_estimators(real_features):
     linear = OneVsRestClassifier(SVC(kernel="linear")).fit(logits[:200], y[:200])
     with pytest.raises(ValueError, match="rbf"):
         TFRBFSVM(linear)
+
+
+def test_numpy_baseline_gradient_matches_tf():
+    """The bench's NumPy baseline computes the same scores and gradient as the TF module."""
+    from replication.bench import numpy_svm_forward_grad
+    rng = np.random.default_rng(0)
+    vectors, weights, b = rng.normal(size=(50, 8)), rng.normal(size=(50, 10)), rng.normal(size=10)
+    z, up = rng.normal(size=(4, 8)), rng.normal(size=(4, 10))
+    svm = TFRBFSVM.from_arrays(vectors, weights, b, 0.1)
+    zt = tf.constant(z)
+    with tf.GradientTape() as tape:
+        tape.watch(zt)
+        scores = svm(zt)
+        total = tf.reduce_sum(scores * up)
+    ref_scores, ref_grad = numpy_svm_forward_grad(z, vectors, weights, b, 0.1, up)
+    np.testing.assert_allclose(scores.numpy(), ref_scores, rtol=1e-10)
+    np.testing.assert_allclose(tape.gradient(total, zt).numpy(), ref_grad, rtol=1e-8, atol=1e-12)

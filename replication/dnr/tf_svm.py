@@ -19,6 +19,20 @@ class TFRBFSVM(tf.Module):
 
     def __init__(self, ovr: OneVsRestClassifier, dtype: tf.DType = tf.float64):
         super().__init__()
+        vectors, weights, intercepts, gamma = self._arrays(ovr)
+        self._set(vectors, weights, intercepts, gamma, dtype)
+
+    @classmethod
+    def from_arrays(cls, vectors: np.ndarray, weights: np.ndarray, intercepts: np.ndarray, gamma: float,
+                    dtype: tf.DType = tf.float64) -> "TFRBFSVM":
+        """From support vectors (n, d), dual coefficients per class (n, classes), intercepts and gamma."""
+        svm = cls.__new__(cls)
+        tf.Module.__init__(svm)
+        svm._set(vectors, weights, intercepts, gamma, dtype)
+        return svm
+
+    @staticmethod
+    def _arrays(ovr: OneVsRestClassifier):
         estimators = ovr.estimators_
         if not all(isinstance(e, SVC) and e.kernel == "rbf" for e in estimators):
             raise ValueError("every one-vs-all estimator must be a fitted SVC(kernel='rbf')")
@@ -33,12 +47,15 @@ class TFRBFSVM(tf.Module):
             rows = [position[int(i)] for i in e.support_]
             vectors[rows] = e.support_vectors_
             weights[rows, k] = e.dual_coef_[0]
+        return vectors, weights, np.array([e.intercept_[0] for e in estimators]), gammas.pop()
+
+    def _set(self, vectors, weights, intercepts, gamma, dtype) -> None:
         self.dtype = dtype
-        self.gamma = tf.constant(gammas.pop(), dtype)
+        self.gamma = tf.constant(gamma, dtype)
         self.vectors = tf.constant(vectors, dtype)
         self.sq_norms = tf.reduce_sum(tf.square(self.vectors), 1)
         self.weights = tf.constant(weights, dtype)
-        self.intercepts = tf.constant([e.intercept_[0] for e in estimators], dtype)
+        self.intercepts = tf.constant(intercepts, dtype)
 
     @property
     def n_support(self) -> int:
