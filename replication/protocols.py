@@ -60,7 +60,7 @@ def background(level: str) -> BackgroundProtocol:
             level="fast", splits=3, epochs=2,
             selection_per_class=600, selection_folds=3, selection_repeats=1, selection_epochs=4,
             curve_samples=2000,
-            carlini=CarliniProtocol(per_class=1000, epochs=3, sources=20, binary_search_steps=5,
+            carlini=CarliniProtocol(per_class=1000, epochs=8, sources=20, binary_search_steps=5,
                                     max_iterations=300, batch_size=180))
     if level == "smoke":
         return BackgroundProtocol(

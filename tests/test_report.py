@@ -35,3 +35,11 @@ def test_published_numbers_are_complete_and_sourced():
         assert sum(b[f"table5/{attack}/defense/{c}"].value for c in ("correct", "other_digit", "background")) == pytest.approx(100, abs=0.01)
     assert len(published.KEPT_LETTERS) == 22 and len(published.REMOVED_LETTERS) == 15
     assert not set(published.KEPT_LETTERS) & set(published.REMOVED_LETTERS)
+
+
+def test_background_report_flags_untrained_models():
+    from replication.background.report import model_warnings
+    ok = {"correct": {"mean": 99.0}}
+    r = {"aggregate": {"clean": {"baseline": ok, "defense": ok}},
+         "carlini": {"clean": {"baseline": {"correct": 10.8}, "defense": {"correct": 92.6}}}}
+    assert model_warnings(r) == ["digits model (Carlini stage): clean accuracy 10.8%"]

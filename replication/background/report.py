@@ -112,9 +112,30 @@ def _carlini(r: Dict) -> List[str]:
     return lines + [""]
 
 
+MIN_CLEAN_ACCURACY = 90.0
+
+
+def model_warnings(r: Dict) -> List[str]:
+    """Models whose clean accuracy is too low for their attack results to mean anything."""
+    found = []
+    for m, name in MODELS.items():
+        acc = r["aggregate"]["clean"][m]["correct"]["mean"]
+        if acc < MIN_CLEAN_ACCURACY:
+            found.append(f"{name} model (splits): clean accuracy {acc:.1f}%")
+        acc = r["carlini"]["clean"][m]["correct"]
+        if acc < MIN_CLEAN_ACCURACY:
+            found.append(f"{name} model (Carlini stage): clean accuracy {acc:.1f}%")
+    return found
+
+
 def render(r: Dict) -> str:
     """The whole report."""
     lines = _header(r)
+    bad = model_warnings(r)
+    if bad:
+        lines += [f"> **MODEL CHECK FAILED** (clean accuracy < {MIN_CLEAN_ACCURACY:.0f}%; attack numbers on these "
+                  "models are meaningless, e.g. too few training steps for batch norm's moving statistics): "
+                  + "; ".join(bad), ""]
     groups = all_rows(r)
     every = [row for rows in groups.values() for row in rows]
     lines += ["## Summary of verdicts", "", ", ".join(f"{v}: {n}" for v, n in verdict_counts(every).items()), "",
