@@ -64,3 +64,18 @@ class RunStore:
         """Wall time the unit took when it was computed (in this or an earlier run)."""
         path = self.root / "units" / f"{name}.json"
         return json.loads(path.read_text()).get("seconds", 0.0) if path.exists() else 0.0
+
+
+def load_or_train(path: Path, train: Callable[[], Any]):
+    """The Keras model saved at `path`, else `train()`'s model, saved atomically (a kill never leaves half a file)."""
+    import keras
+
+    path = Path(path)
+    if path.exists():
+        return keras.models.load_model(path)
+    model = train()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)
+    return model

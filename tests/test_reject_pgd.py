@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import logits
 from replication.attacks import RejectPGD
 
 

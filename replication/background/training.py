@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from keras_models.background import build_background_net, compile_background_net
+from replication.results import load_or_train
 
 PIXELS = (-0.5, 0.5)
 
@@ -21,18 +22,14 @@ def to_input(images: np.ndarray) -> np.ndarray:
 def train_or_load(path: Path, images: np.ndarray, labels: np.ndarray, num_classes: int,
                   epochs: int, batch_size: int, seed: int) -> keras.Model:
     """The trained model saved at `path`, training it first if it is not there yet."""
-    path = Path(path)
-    if path.exists():
-        return keras.models.load_model(path)
-    keras.utils.set_random_seed(seed)
-    model = compile_background_net(build_background_net(num_classes))
-    verbose = 1 if sys.stdout.isatty() else 2
-    model.fit(to_input(images), labels, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=verbose)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    tmp.replace(path)
-    return model
+    def train() -> keras.Model:
+        keras.utils.set_random_seed(seed)
+        model = compile_background_net(build_background_net(num_classes))
+        model.fit(to_input(images), labels, batch_size=batch_size, epochs=epochs, shuffle=True,
+                  verbose=1 if sys.stdout.isatty() else 2)
+        return model
+
+    return load_or_train(path, train)
 
 
 _LOGITS_FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -16,7 +16,7 @@ from replication.dnr import draws, evaluation
 from replication.dnr.rejection import DNR, NR, select_params
 from replication.dnr.tf_svm import Scorer, dnn_scorer, dnr_scorer, nr_scorer
 from replication.protocols import DNRDataset, DNRProtocol
-from replication.results import RunStore, write_json
+from replication.results import RunStore, load_or_train, write_json
 
 MODELS = ("dnn", "nr", "dnr")
 BUILDERS = {"mnist": build_mnist_net, "cifar10": build_cifar_net}
@@ -25,17 +25,14 @@ GALLERY_EPS = {"mnist": 1.0, "cifar10": 0.2}  # Fig. 5 and Fig. 6
 
 def train_network(store: RunStore, p: DNRDataset, pool: draws.Pool, seed: int) -> keras.Model:
     """The dataset's network, trained once (Table 2) and checkpointed."""
-    path = store.path(f"models/{p.name}_dnn.keras")
-    if path.exists():
-        return keras.models.load_model(path)
-    keras.utils.set_random_seed(seed)
-    model = compile_dnr_net(BUILDERS[p.name](), p.learning_rate)
-    model.fit(draws.pixels(pool.images[pool.dnn_idx]), pool.labels[pool.dnn_idx], batch_size=p.batch_size,
-              epochs=p.epochs, shuffle=True, verbose=1 if sys.stdout.isatty() else 2)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    tmp.replace(path)
-    return model
+    def train() -> keras.Model:
+        keras.utils.set_random_seed(seed)
+        model = compile_dnr_net(BUILDERS[p.name](), p.learning_rate)
+        model.fit(draws.pixels(pool.images[pool.dnn_idx]), pool.labels[pool.dnn_idx], batch_size=p.batch_size,
+                  epochs=p.epochs, shuffle=True, verbose=1 if sys.stdout.isatty() else 2)
+        return model
+
+    return load_or_train(store.path(f"models/{p.name}_dnn.keras"), train)
 
 
 def features(extractor: keras.Model, images: np.ndarray) -> List[np.ndarray]:

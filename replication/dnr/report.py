@@ -5,7 +5,7 @@ import json
 from typing import Dict, List, Tuple
 
 from replication import published
-from replication.report import TOLERANCE_RULE, Row, markdown_table
+from replication.report import TOLERANCE_RULE, Row
 
 
 def claims(name: str, agg: Dict) -> List[Tuple[str, str, str]]:
