@@ -33,9 +33,16 @@ def build_mnist_net() -> keras.Model:
     ], name="carlini_mnist")
 
 
+# The paper does not give the batch-norm momentum. The authors' library (secml, PyTorch) builds this net with
+# BatchNorm2d(momentum=0.9): PyTorch weighs the new batch by 0.9, i.e. Keras momentum 0.1. Keras' default 0.99
+# leaves the moving statistics far behind the weights after a few epochs (measured: 19% test accuracy in
+# inference mode vs 47% in training mode after 3 epochs on 10,000 images).
+CIFAR_BN_MOMENTUM = 0.1
+
+
 def _conv_block(filters: int, name: str) -> List[layers.Layer]:
     return [layers.Conv2D(filters, 3, padding="same", name=f"conv{name}"),
-            layers.BatchNormalization(name=f"bn{name}"), layers.ReLU(name=f"relu{name}")]
+            layers.BatchNormalization(momentum=CIFAR_BN_MOMENTUM, name=f"bn{name}"), layers.ReLU(name=f"relu{name}")]
 
 
 def build_cifar_net() -> keras.Model:

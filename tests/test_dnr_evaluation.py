@@ -49,3 +49,19 @@ def test_dnr_reduced_protocols_change_only_counts(level):
         assert changed <= counts, changed
         assert set(b.eps_grid) <= set(a.eps_grid)
     assert (other.reject_rate, other.stacking_folds) == (paper.reject_rate, paper.stacking_folds)
+
+
+def test_survivor_causes_split_the_survivors():
+    correct = np.array([True, True, True, True, False])
+    still = np.array([True, False, False, False, True])
+    flat = np.array([True, True, False, False, False])
+    c = evaluation.survivor_causes(correct, still, flat)
+    assert c == {"survivors": 80.0, "max_iter": 25.0, "flat_gradient": 25.0, "local_minimum": 50.0}
+    problems = evaluation.sanity([0, 5], {"nr": [90, 30]}, {"nr": c})
+    assert "25% sit where the gradient vanishes" in problems[0]
+
+
+def test_reject_rate_tolerance_widens_with_few_samples():
+    from replication.dnr.report import reject_rate_tolerance
+    assert reject_rate_tolerance(100000) == pytest.approx(2.0)
+    assert reject_rate_tolerance(40) == pytest.approx(200 * np.sqrt(0.09 / 40))

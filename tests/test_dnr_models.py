@@ -20,6 +20,7 @@ def test_cifar_net():
     assert [c.filters for c in convs] == [64, 64, 128, 128, 256, 256, 512]
     bns = [l for l in m.layers if isinstance(l, keras.layers.BatchNormalization)]
     assert len(bns) == 7 and bns[-1].name == "bn4"
+    assert all(b.momentum == pytest.approx(0.1) for b in bns)  # PyTorch momentum 0.9, as in the authors' secml net
     assert [m.get_layer(f"drop{i}").rate for i in range(1, 5)] == [0.1, 0.2, 0.3, 0.4]
     pools = [l.name for l in m.layers if isinstance(l, keras.layers.MaxPooling2D)]
     assert pools[-2] == "pool3" and m.get_layer("fc").units == 512 and m.count_params() == 3_385_418

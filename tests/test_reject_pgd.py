@@ -51,3 +51,17 @@ def test_eps_zero_and_bad_input(setup):
         attack(x[:3], y[:3], -1.0)
     with pytest.raises(ValueError, match="eta"):
         RejectPGD(scorer, eta=0)
+
+
+def test_diagnose_tells_flat_scores_from_iteration_limits(setup):
+    scorer, x, y = setup
+    attack = RejectPGD(scorer, eta=0.001, max_iter=2)
+    adv, history = attack.attack(x[:4], y[:4], 3.0)
+    diag = attack.diagnose(adv, y[:4], history)
+    assert diag["iterations"] == 2 and diag["still_improving"].all() and not diag["flat_gradient"].any()
+    # an RBF score far from its centre: the gradient underflows to 0, the signature of gradient masking
+    far = lambda z: tf.exp(-50.0 * tf.reduce_sum(tf.reshape(z, [tf.shape(z)[0], -1]) ** 2, 1, keepdims=True)) * tf.ones([1, 3])  # noqa: E731
+    flat = RejectPGD(far, eta=0.01, max_iter=5)
+    adv, history = flat.attack(x[:4], np.zeros(4, np.int64), 1.0)
+    diag = flat.diagnose(adv, np.zeros(4, np.int64), history)
+    assert diag["flat_gradient"].all() and not diag["still_improving"].any() and diag["iterations"] == 1

@@ -53,6 +53,22 @@ class RejectPGD:
         """Omega at x."""
         return margin(self.scorer(tf.constant(x, tf.float32)), tf.constant(y)).numpy()
 
+    def gradient_norm(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """||grad Omega||_2 per sample: ~0 where the scores are flat (e.g. RBF kernels vanishing far from the data)."""
+        x_t = tf.constant(np.asarray(x, np.float32))
+        with tf.GradientTape() as tape:
+            tape.watch(x_t)
+            total = tf.reduce_sum(margin(self.scorer(x_t), tf.constant(np.asarray(y, np.int64))))
+        g = tape.gradient(total, x_t).numpy().reshape(len(x), -1)
+        return np.sqrt((g.astype(np.float64) ** 2).sum(1))
+
+    def diagnose(self, adv: np.ndarray, y: np.ndarray, history: np.ndarray, flat: float = 1e-6) -> dict:
+        """Why samples stopped: per-sample flags (still improving at max_iter, vanishing gradient), iterations run."""
+        iterations = history.shape[0] - 1
+        moving = (np.abs(history[-1] - history[-2]) > self.tol if iterations >= 1 else np.zeros(len(y), bool))
+        return {"iterations": iterations, "still_improving": moving & (iterations >= self.max_iter),
+                "flat_gradient": self.gradient_norm(adv, y) < flat}
+
     def __call__(self, x: np.ndarray, y: np.ndarray, eps: float) -> np.ndarray:
         return self.attack(x, y, eps)[0]
 

@@ -104,11 +104,14 @@ def attack_sweep(store: RunStore, p: DNRDataset, run: int, name: str, scorer: Sc
     for eps in p.eps_grid:
         def compute(eps=eps):
             start = time.time()
-            adv = attack(x, y, eps)
+            adv, history = attack.attack(x, y, eps)
             scores = scores_of(scorer, adv)
             point = evaluation.outcome(scores, scorer.theta, y, eps)
+            diag = attack.diagnose(adv, y, history)
+            correct = (scores.max(1) <= scorer.theta) | (scores.argmax(1) == y)
             point.update(eps=eps, seconds=time.time() - start, top=scores.max(1), pred=scores.argmax(1),
-                         l2=np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)).max())
+                         l2=np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)).max(), iterations=diag["iterations"],
+                         causes=evaluation.survivor_causes(correct, diag["still_improving"], diag["flat_gradient"]))
             if eps == gallery_eps:
                 point["gallery"] = {"x": x[0], "adv": adv[0], "pred": int(scores[0].argmax()),
                                     "rejected": bool(scores[0].max() <= scorer.theta), "true": int(y[0])}
@@ -153,7 +156,9 @@ def aggregate(p: DNRDataset, runs: List[Dict]) -> Dict:
         out["tradeoff"][m] = {f"{pt['eps']:g}": evaluation.threshold_tradeoff(
             clean_top, np.asarray(pt["top"]), np.asarray(pt["pred"]), first["y"], thetas)
             for pt in first["curves"][m][1:]}
-    out["sanity"] = evaluation.sanity(p.eps_grid, {m: out[m]["accuracy"]["mean"] for m in MODELS})
+    out["causes"] = {m: {k: float(np.mean([r["curves"][m][-1]["causes"][k] for r in runs]))
+                         for k in runs[0]["curves"][m][-1]["causes"]} for m in MODELS}
+    out["sanity"] = evaluation.sanity(p.eps_grid, {m: out[m]["accuracy"]["mean"] for m in MODELS}, out["causes"])
     return out
 
 
