@@ -1,4 +1,4 @@
-# make install | test | replicate-background | replicate-dnr | bench
+# make install | test | replicate-background | replicate-dnr | replicate-unified | bench
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +9,7 @@ PROTOCOL ?=
 SEED ?= 0
 RUN_ARGS = $(if $(PROTOCOL),--protocol $(PROTOCOL)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(OUT),--out $(OUT)) --seed $(SEED)
 
-.PHONY: install test replicate-background replicate-dnr bench clean
+.PHONY: install test replicate-background replicate-dnr replicate-unified bench clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,9 @@ replicate-background: install
 
 replicate-dnr: install
 	$(PY) -m replication dnr $(RUN_ARGS)
+
+replicate-unified: install
+	$(PY) -m replication unified $(RUN_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info

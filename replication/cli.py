@@ -10,7 +10,9 @@ from typing import List, Optional
 from replication.protocols import LEVELS
 
 EXPERIMENTS = {"background": "McCoyd & Wagner 2018, background class defense on EMNIST (Tables I, III, IV, V)",
-               "dnr": "Sotgiu et al. 2020, deep neural rejection on MNIST and CIFAR-10 (Fig. 3-6)"}
+               "dnr": "Sotgiu et al. 2020, deep neural rejection on MNIST and CIFAR-10 (Fig. 3-6)",
+               "unified": "beyond the papers: the background class under the adaptive attack; undefended, background "
+                          "class, NR and DNR on one MNIST axis"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,9 +60,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         protocol = protocols.background(level)
         if args.letters:
             protocol = dataclasses.replace(protocol, letters=args.letters)
-    else:
+    elif args.experiment == "dnr":
         from replication.dnr import experiment
         protocol = protocols.dnr(level)
+    else:
+        from replication.unified import experiment
+        protocol = protocols.unified(level)
     try:
         experiment.run(protocol, out, args.data_dir, args.seed)
     except DataError as err:

@@ -137,3 +137,37 @@ def dnr(level: str) -> DNRProtocol:
                                                test=4, search_params=False, pgd_max_iter=2, eps_grid=(0.0, 0.4, 2.0),
                                                attack_batch=4))
     raise ValueError(f"unknown protocol {level!r}; choose one of {LEVELS}")
+
+
+@dataclass(frozen=True)
+class UnifiedProtocol:
+    """Beyond the papers: the background class under adaptive attack, and all defenses on one MNIST axis.
+
+    The Carlini MNIST net, NR and DNR follow `dnr` (its MNIST part, one run); the Table II net trains on the same
+    MNIST digits, plus EMNIST letters of the paper's kept set as the background class.
+    """
+
+    level: str
+    dnr: DNRProtocol
+    background_epochs: int = 10
+    background_batch_size: int = 128
+    letters: Optional[int] = None        # background images (None: as many as digits, or all available)
+    l2_grid: Tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.79)  # + the paper's FG eps
+    linf_grid: Tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)       # includes FGS's 0.25
+    pgd_iter: int = 40                   # non-adaptive PGD (CleverHans): iterations, step 2.5 eps / iterations
+    tradeoff_eps: Tuple[float, ...] = (0.5, 1.0, 2.0)
+
+    def to_dict(self) -> Dict:
+        return dataclasses.asdict(self)
+
+
+def unified(level: str) -> UnifiedProtocol:
+    """The unified-comparison protocol at `level` (its counts follow the DNR protocol's MNIST part)."""
+    base = dnr(level)
+    one_run = dataclasses.replace(base, mnist=dataclasses.replace(base.mnist, runs=1))
+    if level == "paper":
+        return UnifiedProtocol("paper", one_run)
+    if level == "fast":
+        return UnifiedProtocol("fast", one_run, background_epochs=2, letters=30000, pgd_iter=20)
+    return UnifiedProtocol("smoke", one_run, background_epochs=1, letters=1000, pgd_iter=3,
+                           l2_grid=(0.0, 1.0, 6.79), linf_grid=(0.0, 0.25), tradeoff_eps=(1.0,))

@@ -13,11 +13,12 @@ def setup(small_model, correct_samples):
     return scorer, x[:20] + 0.5, y[:20]
 
 
-@pytest.mark.parametrize("eps", [0.5, 2.0])
-def test_ball_box_and_monotone_objective(setup, eps):
+@pytest.mark.parametrize("norm,eps", [("l2", 0.5), ("l2", 2.0), ("linf", 0.05), ("linf", 0.2)])
+def test_ball_box_and_monotone_objective(setup, norm, eps):
     scorer, x, y = setup
-    adv, history = RejectPGD(scorer, eta=0.01, max_iter=20).attack(x, y, eps)
-    norms = np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1))
+    adv, history = RejectPGD(scorer, eta=0.01, max_iter=20, norm=norm).attack(x, y, eps)
+    delta = (adv - x).reshape(len(x), -1)
+    norms = np.abs(delta).max(1) if norm == "linf" else np.sqrt((delta ** 2).sum(1))
     assert (norms <= eps + 1e-4).all() and adv.min() >= 0 and adv.max() <= 1
     assert (np.diff(history, axis=0) <= 1e-6).all()  # never increases
     assert (history[-1] < history[0]).all()
@@ -30,11 +31,12 @@ def test_large_eps_evades_the_undefended_network(setup):
     assert (pred != y).mean() >= 0.95
 
 
-def test_batch_equals_per_sample(setup):
+@pytest.mark.parametrize("norm,eps", [("l2", 1.0), ("linf", 0.1)])
+def test_batch_equals_per_sample(setup, norm, eps):
     scorer, x, y = setup
-    attack = RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=8)
-    batch = attack(x[:8], y[:8], 1.0)
-    single = np.concatenate([RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=1)(x[i:i + 1], y[i:i + 1], 1.0)
+    attack = RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=8, norm=norm)
+    batch = attack(x[:8], y[:8], eps)
+    single = np.concatenate([RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=1, norm=norm)(x[i:i + 1], y[i:i + 1], eps)
                              for i in range(8)])
     assert np.abs(batch - single).max() < 1e-3
 
@@ -65,3 +67,11 @@ def test_diagnose_tells_flat_scores_from_iteration_limits(setup):
     adv, history = flat.attack(x[:4], np.zeros(4, np.int64), 1.0)
     diag = flat.diagnose(adv, np.zeros(4, np.int64), history)
     assert diag["flat_gradient"].all() and not diag["still_improving"].any() and diag["iterations"] == 1
+
+
+def test_linf_large_eps_evades_and_bad_norm_is_refused(setup):
+    scorer, x, y = setup
+    adv = RejectPGD(scorer, eta=0.01, max_iter=30, norm="linf")(x, y, 0.3)
+    assert (scorer(tf.constant(adv)).numpy().argmax(1) != y).mean() >= 0.95
+    with pytest.raises(ValueError, match="norm must be one of"):
+        RejectPGD(scorer, norm="l1")

@@ -1,6 +1,8 @@
-"""Sotgiu et al.'s defense-aware, maximum-confidence L2 PGD (Eq. 1, Algorithm 1).
+"""Sotgiu et al.'s defense-aware, maximum-confidence L2 PGD (Eq. 1, Algorithm 1), plus an L-inf variant.
 
 minimise  Omega(x') = s_y(x') - max_{j not in {0, y}} s_j(x')   s.t. ||x' - x||_2 <= eps, x' in box.
+
+With norm="linf" the ball is ||x' - x||_inf <= eps and the direction is the gradient's sign (our extension).
 
 The reject score s_0 is left out of the max, so the attack seeks a confident wrong class rather than
 the reject option; on an undefended network the same objective is a maximum-confidence attack on its
@@ -24,25 +26,46 @@ def margin(scores: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
     return true - other
 
 
-def project(candidates: tf.Tensor, x0: tf.Tensor, eps: tf.Tensor, lo: float, hi: float) -> tf.Tensor:
-    """Each sample (axis 0) into the L2 ball around its x0 (radius eps), then the box.
+NORMS = ("l2", "linf")
+
+
+def project(candidates: tf.Tensor, x0: tf.Tensor, eps: tf.Tensor, lo: float, hi: float, norm: str = "l2") -> tf.Tensor:
+    """Each sample (axis 0) into the L2 (or L-inf) ball around its x0 (radius eps), then the box.
 
     Clipping never leaves the ball since x0 is in the box.
     """
     delta = candidates - x0
+    if norm == "linf":
+        return tf.clip_by_value(x0 + tf.clip_by_value(delta, -eps, eps), lo, hi)
     axes = list(range(1, len(delta.shape)))
-    norm = tf.sqrt(tf.reduce_sum(tf.square(delta), axes, keepdims=True))
-    delta = delta * tf.minimum(1.0, eps / tf.maximum(norm, 1e-12))
+    length = tf.sqrt(tf.reduce_sum(tf.square(delta), axes, keepdims=True))
+    delta = delta * tf.minimum(1.0, eps / tf.maximum(length, 1e-12))
     return tf.clip_by_value(x0 + delta, lo, hi)
+
+
+def steepest_direction(grad: tf.Tensor, x: tf.Tensor, lo: float, hi: float, norm: str = "l2") -> tf.Tensor:
+    """The descent direction of unit norm: -grad / ||grad||_2 (L2) or -sign(grad) (L-inf), with the components
+    that would leave the box zeroed."""
+    direction = -grad
+    leaving = ((x <= lo) & (direction < 0)) | ((x >= hi) & (direction > 0))
+    direction = tf.where(leaving, 0.0, direction)
+    if norm == "linf":
+        return tf.sign(direction)
+    axes = list(range(1, len(x.shape)))
+    return direction / tf.maximum(tf.sqrt(tf.reduce_sum(tf.square(direction), axes, keepdims=True)), 1e-12)
 
 
 class RejectPGD:
     """Batched attack against a scorer x -> class scores (see module docstring)."""
 
     def __init__(self, scorer: Callable[[tf.Tensor], tf.Tensor], eta: float = 0.01, max_iter: int = 100,
-                 tol: float = 1e-4, doublings: int = 10, box: Tuple[float, float] = (0.0, 1.0), batch_size: int = 100):
+                 tol: float = 1e-4, doublings: int = 10, box: Tuple[float, float] = (0.0, 1.0), batch_size: int = 100,
+                 norm: str = "l2"):
         if eta <= 0 or max_iter < 1 or doublings < 0:
             raise ValueError("need eta > 0, max_iter >= 1 and doublings >= 0")
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        self.norm = norm
         self.scorer, self.eta, self.max_iter, self.tol = scorer, eta, max_iter, tol
         self.steps = tf.constant([eta * 2.0 ** k for k in range(doublings + 1)], tf.float32)
         self.lo, self.hi = box
@@ -108,17 +131,13 @@ class RejectPGD:
         with tf.GradientTape() as tape:
             tape.watch(x)
             total = tf.reduce_sum(margin(self.scorer(x), y))
-        direction = -tape.gradient(total, x)
-        leaving = ((x <= self.lo) & (direction < 0)) | ((x >= self.hi) & (direction > 0))
-        direction = tf.where(leaving, 0.0, direction)
-        axes = list(range(1, len(x.shape)))
-        direction /= tf.maximum(tf.sqrt(tf.reduce_sum(tf.square(direction), axes, keepdims=True)), 1e-12)
+        direction = steepest_direction(tape.gradient(total, x), x, self.lo, self.hi, self.norm)
         k = int(self.steps.shape[0])
         shape = tf.concat([[k], tf.ones(len(x.shape), tf.int32)], 0)
         steps = tf.reshape(self.steps, shape)
         flat_shape = tf.concat([[-1], tf.shape(x)[1:]], 0)  # (k * batch, ...), step-major
         flat = project(tf.reshape(x[None] + steps * direction[None], flat_shape),
-                       tf.reshape(tf.repeat(x0[None], k, axis=0), flat_shape), eps, self.lo, self.hi)
+                       tf.reshape(tf.repeat(x0[None], k, axis=0), flat_shape), eps, self.lo, self.hi, self.norm)
         candidates = tf.reshape(flat, tf.concat([[k], tf.shape(x)], 0))
         cand_omega = tf.reshape(margin(self.scorer(flat), tf.tile(y, [k])), [k, -1])
         best = tf.argmin(cand_omega, 0)

@@ -1,0 +1,51 @@
+"""The attacks of the unified comparison, as functions of a detector: the paper's FGS/FG, non-adaptive PGD
+(CleverHans, on the full model output with the true labels), and the DNR paper's defense-aware PGD."""
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+import tensorflow as tf
+from cleverhans.tf2.attacks.projected_gradient_descent import projected_gradient_descent
+
+from replication.attacks import RejectPGD, fast_gradient
+from replication.protocols import UnifiedProtocol
+from replication.unified.detectors import Detector
+
+BOX = (0.0, 1.0)
+ATTACKS = {  # name: (norm, family)
+    "fgs": ("linf", "fgm"), "fg": ("l2", "fgm"),
+    "pgd_linf": ("linf", "pgd"), "pgd_l2": ("l2", "pgd"),
+    "adaptive_linf": ("linf", "adaptive"), "adaptive_l2": ("l2", "adaptive"),
+}
+_ORDER = {"linf": np.inf, "l2": 2}
+
+
+def run_attack(name: str, det: Detector, x: np.ndarray, y: np.ndarray, eps: float,
+               p: UnifiedProtocol) -> Tuple[np.ndarray, dict]:
+    """(adversarial x, attack diagnostics) of attack `name` at `eps`."""
+    norm, family = ATTACKS[name]
+    if eps == 0:
+        return np.array(x, copy=True), {}
+    if family == "fgm":
+        return fast_gradient(det.logits, x, y, eps, _ORDER[norm], *BOX), {}
+    if family == "pgd":
+        return _pgd(det, x, y, eps, norm, p.pgd_iter), {}
+    dp = p.dnr.mnist
+    attack = RejectPGD(det.scores, eta=dp.pgd_eta, max_iter=dp.pgd_max_iter, tol=dp.pgd_tol,
+                       doublings=dp.pgd_doublings, box=BOX, batch_size=dp.attack_batch, norm=norm)
+    adv, history = attack.attack(x, y, eps)
+    diag = attack.diagnose(adv, y, history)
+    return adv, {"iterations": diag["iterations"], "still_improving": float(diag["still_improving"].mean()),
+                 "flat_gradient": float(diag["flat_gradient"].mean())}
+
+
+def _pgd(det: Detector, x: np.ndarray, y: np.ndarray, eps: float, norm: str, iters: int,
+         batch: int = 250) -> np.ndarray:
+    """Madry et al.'s PGD without random start (CleverHans): step 2.5 eps / iterations, true labels."""
+    out = np.empty_like(x, dtype=np.float32)
+    for i in range(0, len(x), batch):
+        out[i:i + batch] = projected_gradient_descent(
+            det.logits, tf.constant(x[i:i + batch], tf.float32), eps, 2.5 * eps / iters, iters, _ORDER[norm],
+            clip_min=BOX[0], clip_max=BOX[1], y=tf.constant(y[i:i + batch], tf.int64), rand_init=0).numpy()
+    return out

@@ -1,0 +1,81 @@
+"""Unified experiment: (1) the background class under FGS/FG, non-adaptive PGD and the adaptive PGD; (2) all
+defenses on one axis (adaptive L2 PGD, same samples, same eps grid); (3) the threshold trade-off of each."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from replication import runtime
+from replication.dnr import evaluation
+from replication.protocols import UnifiedProtocol
+from replication.results import RunStore, write_json
+from replication.unified import attacks
+from replication.unified.detectors import Detector, outcomes, predict
+from replication.unified.models import MODELS, build
+
+CURVE_MODELS = ("baseline", "background")   # part 1: the background-class paper's two models
+REJECTORS = ("background", "nr", "dnr")     # part 3: the models with a reject option
+
+
+def point(store: RunStore, model: str, det: Detector, attack: str, eps: float, x: np.ndarray, y: np.ndarray,
+          p: UnifiedProtocol) -> Dict:
+    """One (model, attack, eps) evaluation, as a resumable unit."""
+    def compute():
+        start = time.time()
+        adv, diag = attacks.run_attack(attack, det, x, y, eps, p)
+        pred, margin = predict(det, adv)
+        out = outcomes(pred, margin, y)
+        out.update(eps=eps, seconds=time.time() - start, pred=pred, margin=margin, diagnostics=diag,
+                   accuracy=out["correct"] + (out["detected"] if eps > 0 else 0.0))
+        return out
+    return store.unit(f"{model}/{attack}/eps{eps:g}", compute)
+
+
+def grid(p: UnifiedProtocol, attack: str):
+    return p.l2_grid if attacks.ATTACKS[attack][0] == "l2" else p.linf_grid
+
+
+def first_below(eps: List[float], acc: List[float], level: float) -> Optional[float]:
+    """Smallest eps > 0 at which accuracy under attack is below `level` %, None if it never is."""
+    return next((e for e, a in zip(eps, acc) if e > 0 and a < level), None)
+
+
+def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int) -> Dict:
+    """Run (or resume) all three parts; writes results.json, report.md and figures into `out`."""
+    start = time.time()
+    store = RunStore(out)
+    setup = build(store, protocol, data_dir, seed)
+    x, y, dets = setup.x, setup.y, setup.detectors
+    curves = {m: {a: [point(store, m, dets[m], a, e, x, y, protocol) for e in grid(protocol, a)]
+                  for a in attacks.ATTACKS} for m in CURVE_MODELS}
+    axis_eps = list(protocol.dnr.mnist.eps_grid)
+    axis = {m: [point(store, m, dets[m], "adaptive_l2", e, x, y, protocol) for e in axis_eps] for m in MODELS}
+    verdicts = {m: {"below_50": first_below(axis_eps, [pt["accuracy"] for pt in axis[m]], 50.0),
+                    "below_10": first_below(axis_eps, [pt["accuracy"] for pt in axis[m]], 10.0)} for m in MODELS}
+    tradeoff = {m: tradeoff_curves(axis[m], y, protocol.tradeoff_eps) for m in REJECTORS}
+    results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed,
+               "versions": runtime.versions(), "device": runtime.device_description(), "setup": setup.info,
+               "curves": curves, "axis": {"eps": axis_eps, "points": axis, "fails": verdicts},
+               "tradeoff": tradeoff, "resumed_units": store.resumed}
+    from replication.unified import figures, report
+    results["figures"] = figures.draw_all(results, store)
+    results["wall_seconds_this_invocation"] = time.time() - start
+    write_json(out / "results.json", results)
+    (out / "report.md").write_text(report.render(results))
+    return results
+
+
+def tradeoff_curves(points: List[Dict], y: np.ndarray, eps_values) -> Dict:
+    """Accuracy under attack vs false-reject rate as the margin threshold moves (thresholds: clean quantiles)."""
+    clean = np.asarray(points[0]["margin"])
+    thetas = np.quantile(clean, np.linspace(0.0, 0.5, 26))
+    out = {}
+    for pt in points[1:]:
+        if any(abs(pt["eps"] - e) < 1e-9 for e in eps_values):
+            out[f"{pt['eps']:g}"] = evaluation.threshold_tradeoff(clean, np.asarray(pt["margin"]),
+                                                                  np.asarray(pt["pred"]), y, thetas)
+    out["operating_point"] = {"false_reject": float((clean <= 0).mean() * 100)}
+    return out

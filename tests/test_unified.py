@@ -1,0 +1,75 @@
+"""Unified comparison: detector margins and outcomes, the attack table, and the smoke pipeline end to end."""
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from replication import protocols
+from replication.dnr.tf_svm import Scorer
+from replication.unified import attacks, detectors, experiment
+
+
+def _table2_like(classes: int) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(classes)])
+
+
+def test_background_margin_is_max_digit_minus_background_logit():
+    model = _table2_like(11)
+    det = detectors.table2_detector("background", model)
+    x = np.random.default_rng(0).random((6, 28, 28, 1)).astype(np.float32)
+    z = model(x - 0.5).numpy()
+    np.testing.assert_allclose(det.margin(tf.constant(x)).numpy(), z[:, :10].max(1) - z[:, 10], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(det.scores(tf.constant(x)).numpy(), z[:, :10], rtol=1e-5, atol=1e-5)
+    pred, margin = detectors.predict(det, x)
+    assert ((margin <= 0) == (z.argmax(1) == 10)).all()  # detected exactly when the background class wins
+
+
+def test_undefended_never_detects_and_scorer_margin_uses_theta():
+    det = detectors.table2_detector("baseline", _table2_like(10))
+    assert not det.rejects and np.isinf(det.margin(tf.zeros((2, 28, 28, 1))).numpy()).all()
+    scorer = Scorer("nr", lambda x: tf.reshape(x, [tf.shape(x)[0], -1])[:, :3], theta=0.5)
+    det = detectors.scorer_detector(scorer, rejects=True)
+    x = np.array([[0.1, 0.9, 0.2], [0.3, 0.4, 0.1]], np.float32)
+    np.testing.assert_allclose(det.margin(tf.constant(x)).numpy(), [0.4, -0.1], atol=1e-6)
+
+
+def test_outcomes_split_every_sample_once():
+    pred, y = np.array([1, 2, 3, 4]), np.array([1, 0, 3, 0])
+    margin = np.array([1.0, 1.0, -1.0, 0.0])
+    out = detectors.outcomes(pred, margin, y)
+    assert out == {"correct": 25.0, "other_digit": 25.0, "detected": 50.0}
+
+
+def test_first_below_and_unknown_attack():
+    assert experiment.first_below([0, 1, 2, 3], [30, 60, 40, 5], 50) == 2
+    assert experiment.first_below([0, 1], [99, 80], 10) is None
+    with pytest.raises(KeyError):
+        attacks.run_attack("cw", None, np.zeros((1, 2)), np.zeros(1), 1.0, protocols.unified("smoke"))
+
+
+def test_unified_protocols_share_the_dnr_counts():
+    for level in protocols.LEVELS:
+        p = protocols.unified(level)
+        assert p.dnr.mnist.runs == 1 and p.dnr.mnist.dnn_train == protocols.dnr(level).mnist.dnn_train
+    paper = protocols.unified("paper")
+    assert 0.25 in paper.linf_grid and 6.79 in paper.l2_grid and paper.background_epochs == 10
+
+
+def test_smoke_run_writes_every_part(tmp_path, data_dir):
+    out = tmp_path / "unified"
+    r = experiment.run(protocols.unified("smoke"), out, data_dir, seed=0)
+    report = (out / "report.md").read_text()
+    for heading in ("## 1. The background class", "## 2. One axis", "## 3. Reject-threshold", "collapse"):
+        assert heading in report
+    for name in r["figures"].values():
+        assert (out / name).stat().st_size > 1000
+    saved = json.loads((out / "results.json").read_text())
+    assert set(saved["axis"]["points"]) == {"baseline", "background", "dnn", "nr", "dnr"}
+    for curve in saved["curves"]["background"].values():
+        for pt in curve:
+            assert pt["correct"] + pt["other_digit"] + pt["detected"] == pytest.approx(100.0)
+    again = experiment.run(protocols.unified("smoke"), out, data_dir, seed=0)  # resumes: nothing recomputed
+    assert len(again["resumed_units"]) >= len(list((out / "units").rglob("*.json")))
