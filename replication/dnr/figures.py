@@ -3,13 +3,11 @@ from __future__ import annotations
 
 from typing import Dict
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from replication.results import RunStore  # noqa: E402
+from replication.plotting import percent_axis, save
+from replication.results import RunStore
 
 COLORS = {"dnn": "tab:gray", "nr": "tab:blue", "dnr": "tab:red"}
 
@@ -28,14 +26,8 @@ def security_curves(results: Dict, path) -> None:
                 mean, std = np.array(agg[m][key]["mean"]), np.array(agg[m][key]["std"])
                 ax.plot(eps, mean, style, color=COLORS[m], marker="o", ms=3, label=f"{m.upper()} {key}")
                 ax.fill_between(eps, mean - std, mean + std, color=COLORS[m], alpha=0.12)
-        ax.set_title(f"{name}: defense-aware L2 PGD")
-        ax.set_xlabel("eps (L2)")
-        ax.set_ylabel("%")
-        ax.set_ylim(-2, 102)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        percent_axis(ax, f"{name}: defense-aware L2 PGD", "eps (L2)")
+    save(fig, path)
 
 
 def tradeoff(results: Dict, path) -> None:
@@ -49,14 +41,9 @@ def tradeoff(results: Dict, path) -> None:
             for eps, curve in trade[m].items():
                 ax.plot(curve["false_reject"], curve["accuracy"], marker=".", label=f"eps {eps}")
             ax.axvline(10, color="k", ls="--", lw=0.8)
-            ax.set_title(f"{name}, {m.upper()}")
-            ax.set_xlabel("false-reject rate on clean samples (%)")
-            ax.set_ylabel("accuracy under attack (%)")
-            ax.set_ylim(-2, 102)
-            ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+            percent_axis(ax, f"{name}, {m.upper()}", "false-reject rate on clean samples (%)",
+                         "accuracy under attack (%)")
+    save(fig, path)
 
 
 def gallery(results: Dict, path) -> None:
@@ -83,9 +70,7 @@ def gallery(results: Dict, path) -> None:
                               vmin=0, vmax=1)
             axes[r][c].set_title(titles[c], fontsize=7)
             axes[r][c].axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def draw_all(results: Dict, store: RunStore) -> Dict[str, str]:

@@ -56,9 +56,11 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     verdicts = {m: {"below_50": first_below(axis_eps, [pt["accuracy"] for pt in axis[m]], 50.0),
                     "below_10": first_below(axis_eps, [pt["accuracy"] for pt in axis[m]], 10.0)} for m in MODELS}
     tradeoff = {m: tradeoff_curves(axis[m], y, protocol.tradeoff_eps) for m in REJECTORS}
+    sanity = evaluation.sanity(axis_eps, {m: [pt["accuracy"] for pt in axis[m]] for m in MODELS})
+    stops = {m: axis[m][-1]["diagnostics"] for m in MODELS}
     results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed,
                "versions": runtime.versions(), "device": runtime.device_description(), "setup": setup.info,
-               "curves": curves, "axis": {"eps": axis_eps, "points": axis, "fails": verdicts},
+               "curves": curves, "axis": {"eps": axis_eps, "points": axis, "fails": verdicts, "sanity": sanity, "stops": stops},
                "tradeoff": tradeoff, "resumed_units": store.resumed}
     from replication.unified import figures, report
     results["figures"] = figures.draw_all(results, store)

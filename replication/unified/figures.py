@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from typing import Dict
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from replication.results import RunStore  # noqa: E402
-from replication.unified.attacks import ATTACKS  # noqa: E402
-from replication.unified.models import LABELS, MODELS  # noqa: E402
+from replication.plotting import percent_axis, save
+from replication.results import RunStore
+from replication.unified.attacks import ATTACKS
+from replication.unified.models import LABELS, MODELS
 
 COLORS = {"baseline": "tab:gray", "background": "tab:green", "dnn": "black", "nr": "tab:blue", "dnr": "tab:red"}
 STYLES = {"correct": "-", "other_digit": ":", "detected": "--"}
@@ -27,14 +25,9 @@ def background_curves(results: Dict, path) -> None:
                     continue
                 ax.plot(eps, [pt[key] for pt in curve[attack]], style, marker="o", ms=3, color=COLORS[model],
                         label=f"{model}: {key.replace('_', ' ')}")
-        ax.set_title(f"{attack} ({ATTACKS[attack][0]})")
-        ax.set_xlabel(f"eps ({ATTACKS[attack][0]})")
-        ax.set_ylabel("% of test digits")
-        ax.set_ylim(-2, 102)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        percent_axis(ax, f"{attack} ({ATTACKS[attack][0]})", f"eps ({ATTACKS[attack][0]})", "% of test digits",
+                     legend=ax is axes[0][0])
+    save(fig, path, dpi=110)
 
 
 def axis_figure(results: Dict, path) -> None:
@@ -46,14 +39,8 @@ def axis_figure(results: Dict, path) -> None:
         ax.plot(eps, [pt["accuracy"] for pt in pts], "-", marker="o", ms=3, color=COLORS[m], label=LABELS[m])
         if m in ("background", "nr", "dnr"):
             ax.plot(eps, [pt["detected"] for pt in pts], "--", color=COLORS[m], lw=1)
-    ax.set_title("MNIST, defense-aware L2 PGD: accuracy (solid), detected (dashed)")
-    ax.set_xlabel("eps (L2)")
-    ax.set_ylabel("%")
-    ax.set_ylim(-2, 102)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    percent_axis(ax, "MNIST, defense-aware L2 PGD: accuracy (solid), detected (dashed)", "eps (L2)", legend_size=8)
+    save(fig, path)
 
 
 def tradeoff(results: Dict, path) -> None:
@@ -65,14 +52,8 @@ def tradeoff(results: Dict, path) -> None:
             if eps != "operating_point":
                 ax.plot(curve["false_reject"], curve["accuracy"], marker=".", label=f"eps {eps}")
         ax.axvline(results["tradeoff"][m]["operating_point"]["false_reject"], color="k", ls="--", lw=0.8)
-        ax.set_title(LABELS[m])
-        ax.set_xlabel("false-reject rate on clean digits (%)")
-        ax.set_ylabel("accuracy under attack (%)")
-        ax.set_ylim(-2, 102)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        percent_axis(ax, LABELS[m], "false-reject rate on clean digits (%)", "accuracy under attack (%)")
+    save(fig, path)
 
 
 def draw_all(results: Dict, store: RunStore) -> Dict[str, str]:

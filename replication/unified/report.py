@@ -46,6 +46,21 @@ def _fails_sentence(m: str, fails: Dict, top: float) -> str:
     return f"- {LABELS[m]}: accuracy under attack {half}, {ten}."
 
 
+def _sanity_lines(axis: Dict) -> List[str]:
+    """The DNR paper's criterion on this axis, with how the adaptive attack stopped at the largest eps."""
+    if not axis["sanity"]:
+        return ["Evaluation sanity (the DNR paper's criterion: accuracy ~0 at the largest eps, non-increasing): "
+                "passed.", ""]
+    lines = ["> **EVALUATION FLAGGED AS UNRELIABLE** for some models (the DNR paper's criterion; the attack, not "
+             "the defense, is the suspect):", ""] + [f"> - {s}" for s in axis["sanity"]]
+    lines += ["", "How the adaptive attack stopped at the largest eps (% of all test samples):", ""]
+    for m, d in axis["stops"].items():
+        if d:
+            lines.append(f"- {LABELS[m]}: {d['iterations']} iterations; still improving at the iteration limit "
+                         f"{100 * d['still_improving']:.0f}%, vanishing gradient {100 * d['flat_gradient']:.0f}%")
+    return lines + [""]
+
+
 def _near_10(curve: Dict) -> float:
     fr = np.asarray(curve["false_reject"])
     return float(np.asarray(curve["accuracy"])[np.argmin(np.abs(fr - 10.0))])
@@ -98,6 +113,7 @@ def render(r: Dict) -> str:
         lines.append(f"| {e:g} | " + " | ".join(cells) + " |")
     lines += ["", "Where each defense fails:", ""]
     lines += [_fails_sentence(m, r["axis"]["fails"][m], eps[-1]) for m in MODELS]
+    lines += [""] + _sanity_lines(r["axis"])
     lines += ["", "## 3. Reject-threshold trade-off", "", f"![trade-off]({r['figures']['tradeoff']})", "",
               "Accuracy under attack at the threshold whose clean false-reject rate is nearest 10% (dashed line in "
               "the figure: each model's own operating point, i.e. theta for NR/DNR, the argmax rule for the "
@@ -108,6 +124,7 @@ def render(r: Dict) -> str:
         cells = [f"{_near_10(c):.1f}" for k, c in curves.items() if k != "operating_point"]
         lines.append(f"| {LABELS[m]} | {curves['operating_point']['false_reject']:.1f} | " + " | ".join(cells) + " |")
     lines += ["", "## Wall time", "", f"{r['wall_seconds_this_invocation']:.0f} s this invocation "
-              f"({len(r['resumed_units'])} units resumed from earlier runs).", "",
+              f"({len(r['resumed_units'])} units loaded from disk rather than computed: finished by an earlier "
+              "run, or shared between parts 1 and 2).", "",
               "## Protocol (verbatim)", "", "```", json.dumps(p, indent=2), "```", ""]
     return "\n".join(lines)
