@@ -75,3 +75,14 @@ def test_linf_large_eps_evades_and_bad_norm_is_refused(setup):
     assert (scorer(tf.constant(adv)).numpy().argmax(1) != y).mean() >= 0.95
     with pytest.raises(ValueError, match="norm must be one of"):
         RejectPGD(scorer, norm="l1")
+
+
+def test_histories_of_batches_that_stop_at_different_iterations_line_up(setup):
+    from replication.attacks.reject_pgd import pad_histories
+    padded = pad_histories([np.array([[3.0, 2.0], [1.0, 1.5]]), np.array([[5.0], [4.0], [3.5]])])
+    np.testing.assert_array_equal(padded, [[3.0, 2.0, 5.0], [1.0, 1.5, 4.0], [1.0, 1.5, 3.5]])
+    scorer, x, y = setup
+    attack = RejectPGD(scorer, eta=0.01, max_iter=8, batch_size=3, tol=1e-2)
+    adv, history = attack.attack(x[:8], y[:8], 1.0)
+    assert history.shape[1] == 8 and (np.diff(history, axis=0) <= 1e-6).all()
+    np.testing.assert_allclose(history[-1], attack.objective(adv, y[:8]), rtol=1e-4, atol=1e-4)

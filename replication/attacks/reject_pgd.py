@@ -55,6 +55,15 @@ def steepest_direction(grad: tf.Tensor, x: tf.Tensor, lo: float, hi: float, norm
     return direction / tf.maximum(tf.sqrt(tf.reduce_sum(tf.square(direction), axes, keepdims=True)), 1e-12)
 
 
+def pad_histories(histories) -> np.ndarray:
+    """Per-batch Omega histories (iterations + 1, batch) side by side; a batch that stopped early keeps its last
+    row (its samples no longer move), so batches of different lengths line up."""
+    if not histories:
+        return np.zeros((1, 0))
+    rows = max(h.shape[0] for h in histories)
+    return np.concatenate([np.concatenate([h, np.repeat(h[-1:], rows - h.shape[0], 0)]) for h in histories], axis=1)
+
+
 class RejectPGD:
     """Batched attack against a scorer x -> class scores (see module docstring)."""
 
@@ -109,7 +118,7 @@ class RejectPGD:
         for i in range(0, len(x), self.batch_size):
             out[i:i + self.batch_size], h = self._attack_batch(x[i:i + self.batch_size], y[i:i + self.batch_size], eps)
             history.append(h)
-        return out, np.concatenate(history, axis=1) if history else np.zeros((1, 0))
+        return out, pad_histories(history)
 
     def _attack_batch(self, x0: np.ndarray, y: np.ndarray, eps: float):
         x0_t, y_t = tf.constant(x0), tf.constant(y)
