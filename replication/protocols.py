@@ -96,6 +96,7 @@ class DNRDataset:
     pgd_tol: float = 1e-4
     pgd_doublings: int = 10
     attack_batch: int = 100
+    double_init: bool = True             # also restart as secml does (attack-strength check beside the paper's curves)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ class UnifiedProtocol:
     linf_grid: Tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)       # includes FGS's 0.25
     pgd_iter: int = 40                   # non-adaptive PGD (CleverHans): iterations, step 2.5 eps / iterations
     tradeoff_eps: Tuple[float, ...] = (0.5, 1.0, 2.0)
+    double_init: bool = True             # restart the axis's adaptive attack as secml does (attack-strength check)
 
     def to_dict(self) -> Dict:
         return dataclasses.asdict(self)

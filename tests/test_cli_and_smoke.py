@@ -64,7 +64,8 @@ def dnr_smoke_run(data_dir, tmp_path_factory):
 def test_dnr_smoke_report(dnr_smoke_run, data_dir):
     out, results = dnr_smoke_run
     report = (out / "report.md").read_text()
-    for heading in ("## mnist", "## cifar10", "Checkable claims", "Protocol `smoke`", "TF vs scikit-learn"):
+    for heading in ("## mnist", "## cifar10", "Checkable claims", "Protocol `smoke`", "TF vs scikit-learn",
+                    "Attack-strength check"):
         assert heading in report, heading
     for fig in ("security_curves.png", "threshold_tradeoff.png", "gallery.png"):
         assert (out / fig).stat().st_size > 5000 and f"({fig})" in report
@@ -74,6 +75,9 @@ def test_dnr_smoke_report(dnr_smoke_run, data_dir):
         assert [pt["eps"] for pt in run["curves"]["dnr"]] == list(protocols.dnr("smoke").__getattribute__(name).eps_grid)
         for pt in run["curves"]["dnr"]:
             assert pt["l2"] <= pt["eps"] + 1e-4
+        for m, points in run["double_init"].items():  # a restart can only add evasions
+            assert all(rs["accuracy"] <= pt["accuracy"] + 1e-9 for rs, pt in zip(points, run["curves"][m]))
     from replication.dnr import experiment as dnr_experiment
     again = dnr_experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)
     assert "mnist/run0/defenses" in again["resumed_units"] and "cifar10/run0/dnr/eps2" in again["resumed_units"]
+    assert "cifar10/run0/dnr/double_init/eps2" in again["resumed_units"]

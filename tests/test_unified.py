@@ -62,12 +62,15 @@ def test_smoke_run_writes_every_part(tmp_path, data_dir):
     out = tmp_path / "unified"
     r = experiment.run(protocols.unified("smoke"), out, data_dir, seed=0)
     report = (out / "report.md").read_text()
-    for heading in ("## 1. The background class", "## 2. One axis", "## 3. Reject-threshold", "collapse"):
+    for heading in ("## 1. The background class", "## 2. One axis", "## 3. Reject-threshold", "collapse",
+                    "Attack-strength check"):
         assert heading in report
     for name in r["figures"].values():
         assert (out / name).stat().st_size > 1000
     saved = json.loads((out / "results.json").read_text())
     assert set(saved["axis"]["points"]) == {"baseline", "background", "dnn", "nr", "dnr"}
+    for m, points in saved["axis"]["restart"].items():  # a restart can only add evasions
+        assert all(rs["accuracy"] <= pt["accuracy"] + 1e-9 for rs, pt in zip(points, saved["axis"]["points"][m]))
     for curve in saved["curves"]["background"].values():
         for pt in curve:
             assert pt["correct"] + pt["other_digit"] + pt["detected"] == pytest.approx(100.0)

@@ -12,7 +12,7 @@ A sample stops when Omega changes by <= tol (or cannot be lowered), or at max_it
 """
 from __future__ import annotations
 
-from typing import Callable, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -104,30 +104,39 @@ class RejectPGD:
     def __call__(self, x: np.ndarray, y: np.ndarray, eps: float) -> np.ndarray:
         return self.attack(x, y, eps)[0]
 
-    def attack(self, x: np.ndarray, y: np.ndarray, eps: float) -> Tuple[np.ndarray, np.ndarray]:
-        """(adversarial x, Omega per iteration of shape (iterations + 1, n))."""
+    def attack(self, x: np.ndarray, y: np.ndarray, eps: float,
+               start: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """(adversarial x, Omega per iteration of shape (iterations + 1, n)).
+
+        `start` (same shape as x): where the descent begins instead of x, after projection onto the ball and box
+        (e.g. secml's double initialisation, `replication.attacks.double_init`).
+        """
         x = np.asarray(x, np.float32)
         y = np.asarray(y, np.int64)
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} samples but y has {len(y)} labels")
+        if start is not None and np.shape(start) != x.shape:
+            raise ValueError(f"start has shape {np.shape(start)}, expected x's {x.shape}")
         if eps < 0:
             raise ValueError(f"eps must be >= 0, got {eps}")
         if x.size and (x.min() < self.lo or x.max() > self.hi):
             raise ValueError(f"inputs outside the box [{self.lo}, {self.hi}]")
+        start = x if start is None else np.asarray(start, np.float32)
         out, history = np.array(x, copy=True), []
         for i in range(0, len(x), self.batch_size):
-            out[i:i + self.batch_size], h = self._attack_batch(x[i:i + self.batch_size], y[i:i + self.batch_size], eps)
+            part = slice(i, i + self.batch_size)
+            out[part], h = self._attack_batch(x[part], y[part], eps, start[part])
             history.append(h)
         return out, pad_histories(history)
 
-    def _attack_batch(self, x0: np.ndarray, y: np.ndarray, eps: float):
+    def _attack_batch(self, x0: np.ndarray, y: np.ndarray, eps: float, start: np.ndarray):
         x0_t, y_t = tf.constant(x0), tf.constant(y)
-        x = x0_t
+        eps_t = tf.constant(eps, tf.float32)
+        x = project(tf.constant(start), x0_t, eps_t, self.lo, self.hi, self.norm)
         omega = margin(self.scorer(x), y_t)
         history = [omega.numpy()]
         if eps == 0:
             return x0, np.stack(history)
-        eps_t = tf.constant(eps, tf.float32)
         active = tf.ones(len(y), tf.bool)
         for _ in range(self.max_iter):
             x, omega, active = self._iterate(x, x0_t, y_t, eps_t, omega, active)

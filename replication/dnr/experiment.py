@@ -11,7 +11,7 @@ import numpy as np
 
 from keras_models.dnr import FEATURE_LAYERS, build_cifar_net, build_mnist_net, compile_dnr_net, feature_extractor
 from replication import published, runtime
-from replication.attacks import RejectPGD
+from replication.attacks import RejectPGD, double_init
 from replication.dnr import draws, evaluation
 from replication.dnr.rejection import DNR, NR, select_params
 from replication.dnr.tf_svm import Scorer, dnn_scorer, dnr_scorer, nr_scorer
@@ -19,6 +19,7 @@ from replication.protocols import DNRDataset, DNRProtocol
 from replication.results import RunStore, load_or_train, write_json
 
 MODELS = ("dnn", "nr", "dnr")
+N_CLASSES = 10
 BUILDERS = {"mnist": build_mnist_net, "cifar10": build_cifar_net}
 GALLERY_EPS = {"mnist": 1.0, "cifar10": 0.2}  # Fig. 5 and Fig. 6
 
@@ -120,6 +121,29 @@ def attack_sweep(store: RunStore, p: DNRDataset, run: int, name: str, scorer: Sc
     return points
 
 
+def restart_sweep(store: RunStore, p: DNRDataset, run: int, name: str, scorer: Scorer, x: np.ndarray,
+                  y: np.ndarray, starts: np.ndarray, points: List[Dict]) -> List[Dict]:
+    """The attack-strength check: secml's double-initialisation restart on the samples each eps left unevaded."""
+    attack = RejectPGD(scorer, eta=p.pgd_eta, max_iter=p.pgd_max_iter, tol=p.pgd_tol, doublings=p.pgd_doublings,
+                       batch_size=p.attack_batch)
+    out = []
+    for point in points:
+        def compute(point=point):
+            start = time.time()
+            top, pred = np.asarray(point["top"]), np.asarray(point["pred"])
+            first = (pred != y) & (top > scorer.theta)
+            result = double_init.restart(attack, x, y, point["eps"], starts,
+                                          double_init.evaded_by_scores(scorer, scorer.theta), first)
+            rejected = (top <= scorer.theta) & ~result["restart_evaded"]
+            accuracy = point["accuracy"] if point["eps"] == 0 else 100.0 * float((~result["evaded"]).mean())
+            return {"eps": point["eps"], "accuracy": accuracy,
+                    "rejection": point["rejection"] if point["eps"] == 0 else 100.0 * float(rejected.mean()),
+                    "restart_gain": 100.0 * float(result["restart_evaded"].mean()),
+                    "restarted": int(len(result["index"])), "seconds": time.time() - start}
+        out.append(store.unit(f"{p.name}/run{run}/{name}/double_init/eps{point['eps']:g}", compute))
+    return out
+
+
 def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, data_dir: Optional[str], seed: int) -> Dict:
     """Network, then per run: defenses, equality check, and the three security evaluation curves."""
     pool = draws.load_pool(p, data_dir, seed)
@@ -136,6 +160,12 @@ def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, data_dir:
                            lambda: equality_check(scorers, nr, dnr, extractor, pool.images[draw["validation"]][:200]))
         curves = {m: attack_sweep(store, p, run, m, scorers[m], x, y) for m in MODELS}
         runs.append({"defenses": info, "equality": check, "curves": curves, "y": y})
+        if p.double_init:
+            reference = draws.pixels(pool.images[draw["validation"]])
+            runs[-1]["double_init"] = {
+                m: restart_sweep(store, p, run, m, scorers[m], x, y,
+                                 double_init.class_starts(scorers[m], reference, N_CLASSES), curves[m])
+                for m in MODELS}
     return {"feature_layers": layers, "network": model.name, "network_params": int(model.count_params()),
             "data_source": pool.source, "runs": runs, "aggregate": aggregate(p, runs)}
 
@@ -145,9 +175,7 @@ def aggregate(p: DNRDataset, runs: List[Dict]) -> Dict:
     out: Dict = {"eps": list(p.eps_grid)}
     for m in MODELS:
         for key in ("accuracy", "rejection"):
-            values = np.array([[pt[key] for pt in r["curves"][m]] for r in runs])
-            out.setdefault(m, {})[key] = {"mean": values.mean(0).tolist(),
-                                          "std": (values.std(0, ddof=1) if len(runs) > 1 else 0 * values[0]).tolist()}
+            out.setdefault(m, {})[key] = mean_std([[pt[key] for pt in r["curves"][m]] for r in runs])
     first = runs[0]
     out["tradeoff"] = {}
     for m in ("nr", "dnr"):
@@ -159,7 +187,19 @@ def aggregate(p: DNRDataset, runs: List[Dict]) -> Dict:
     out["causes"] = {m: {k: float(np.mean([r["curves"][m][-1]["causes"][k] for r in runs]))
                          for k in runs[0]["curves"][m][-1]["causes"]} for m in MODELS}
     out["sanity"] = evaluation.sanity(p.eps_grid, {m: out[m]["accuracy"]["mean"] for m in MODELS}, out["causes"])
+    if "double_init" in runs[0]:
+        out["double_init"] = {m: {key: mean_std([[pt[key] for pt in r["double_init"][m]] for r in runs])
+                                  for key in ("accuracy", "rejection", "restart_gain")} for m in MODELS}
+        out["double_init_sanity"] = evaluation.sanity(
+            p.eps_grid, {m: out["double_init"][m]["accuracy"]["mean"] for m in MODELS})
     return out
+
+
+def mean_std(values: List[List[float]]) -> Dict[str, List[float]]:
+    """Mean and sample std over runs (axis 0); std 0 for a single run."""
+    values = np.asarray(values, float)
+    return {"mean": values.mean(0).tolist(),
+            "std": (values.std(0, ddof=1) if len(values) > 1 else 0 * values[0]).tolist()}
 
 
 def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int) -> Dict:

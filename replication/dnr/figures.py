@@ -13,7 +13,8 @@ COLORS = {"dnn": "tab:gray", "nr": "tab:blue", "dnr": "tab:red"}
 
 
 def security_curves(results: Dict, path) -> None:
-    """Accuracy (solid) and rejection rate (dashed) vs eps, mean and std band over runs."""
+    """Accuracy (solid) and rejection rate (dashed) vs eps, mean and std band over runs; dotted: accuracy once the
+    double-initialisation restart is added (when run)."""
     names = list(results["datasets"])
     fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4), squeeze=False)
     for ax, name in zip(axes[0], names):
@@ -26,6 +27,9 @@ def security_curves(results: Dict, path) -> None:
                 mean, std = np.array(agg[m][key]["mean"]), np.array(agg[m][key]["std"])
                 ax.plot(eps, mean, style, color=COLORS[m], marker="o", ms=3, label=f"{m.upper()} {key}")
                 ax.fill_between(eps, mean - std, mean + std, color=COLORS[m], alpha=0.12)
+            if "double_init" in agg:
+                ax.plot(eps, agg["double_init"][m]["accuracy"]["mean"], ":", color=COLORS[m], marker="x", ms=3,
+                        label=f"{m.upper()} accuracy, with restart")
         percent_axis(ax, f"{name}: defense-aware L2 PGD", "eps (L2)")
     save(fig, path)
 

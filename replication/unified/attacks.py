@@ -8,9 +8,9 @@ import numpy as np
 import tensorflow as tf
 from cleverhans.tf2.attacks.projected_gradient_descent import projected_gradient_descent
 
-from replication.attacks import RejectPGD, fast_gradient
+from replication.attacks import RejectPGD, double_init, fast_gradient
 from replication.protocols import UnifiedProtocol
-from replication.unified.detectors import Detector
+from replication.unified.detectors import Detector, predict
 
 BOX = (0.0, 1.0)
 ATTACKS = {  # name: (norm, family)
@@ -31,13 +31,34 @@ def run_attack(name: str, det: Detector, x: np.ndarray, y: np.ndarray, eps: floa
         return fast_gradient(det.logits, x, y, eps, _ORDER[norm], *BOX), {}
     if family == "pgd":
         return _pgd(det, x, y, eps, norm, p.pgd_iter), {}
-    dp = p.dnr.mnist
-    attack = RejectPGD(det.scores, eta=dp.pgd_eta, max_iter=dp.pgd_max_iter, tol=dp.pgd_tol,
-                       doublings=dp.pgd_doublings, box=BOX, batch_size=dp.attack_batch, norm=norm)
+    attack = adaptive(det, norm, p)
     adv, history = attack.attack(x, y, eps)
     diag = attack.diagnose(adv, y, history)
     return adv, {"iterations": diag["iterations"], "still_improving": float(diag["still_improving"].mean()),
                  "flat_gradient": float(diag["flat_gradient"].mean())}
+
+
+def adaptive(det: Detector, norm: str, p: UnifiedProtocol) -> RejectPGD:
+    """The DNR paper's defense-aware PGD on the detector's digit scores, with the DNR protocol's settings."""
+    dp = p.dnr.mnist
+    return RejectPGD(det.scores, eta=dp.pgd_eta, max_iter=dp.pgd_max_iter, tol=dp.pgd_tol,
+                     doublings=dp.pgd_doublings, box=BOX, batch_size=dp.attack_batch, norm=norm)
+
+
+def restart(det: Detector, first: dict, x: np.ndarray, y: np.ndarray, starts: np.ndarray,
+            p: UnifiedProtocol) -> dict:
+    """secml's double-initialisation restart of the adaptive L2 attack on the samples `first` (a point of the
+    axis) left unevaded; accuracy when the attacker keeps whichever run evades."""
+    evaded_first = (np.asarray(first["margin"]) > 0) & (np.asarray(first["pred"]) != y)
+
+    def is_evaded(adv: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        pred, margin = predict(det, adv)
+        return (margin > 0) & (pred != labels)
+
+    out = double_init.restart(adaptive(det, "l2", p), x, y, first["eps"], starts, is_evaded, evaded_first)
+    accuracy = first["accuracy"] if first["eps"] == 0 else 100.0 * float((~out["evaded"]).mean())
+    return {"eps": first["eps"], "accuracy": accuracy, "restart_gain": 100.0 * float(out["restart_evaded"].mean()),
+            "restarted": int(len(out["index"]))}
 
 
 def _pgd(det: Detector, x: np.ndarray, y: np.ndarray, eps: float, norm: str, iters: int,

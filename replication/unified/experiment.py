@@ -9,6 +9,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from replication import runtime
+from replication.attacks import double_init
 from replication.dnr import evaluation
 from replication.protocols import UnifiedProtocol
 from replication.results import RunStore, write_json
@@ -53,6 +54,13 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
                   for a in attacks.ATTACKS} for m in CURVE_MODELS}
     axis_eps = list(protocol.dnr.mnist.eps_grid)
     axis = {m: [point(store, m, dets[m], "adaptive_l2", e, x, y, protocol) for e in axis_eps] for m in MODELS}
+    restarts = {}
+    if protocol.double_init:
+        for m in MODELS:
+            starts = double_init.class_starts(dets[m].scores, setup.reference, 10)
+            restarts[m] = [store.unit(f"{m}/adaptive_l2_restart/eps{pt['eps']:g}",
+                                      lambda pt=pt: attacks.restart(dets[m], pt, x, y, starts, protocol))
+                           for pt in axis[m]]
     verdicts = {m: {"below_50": first_below(axis_eps, [pt["accuracy"] for pt in axis[m]], 50.0),
                     "below_10": first_below(axis_eps, [pt["accuracy"] for pt in axis[m]], 10.0)} for m in MODELS}
     tradeoff = {m: tradeoff_curves(axis[m], y, protocol.tradeoff_eps) for m in REJECTORS}
@@ -60,7 +68,9 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     stops = {m: axis[m][-1]["diagnostics"] for m in MODELS}
     results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed,
                "versions": runtime.versions(), "device": runtime.device_description(), "setup": setup.info,
-               "curves": curves, "axis": {"eps": axis_eps, "points": axis, "fails": verdicts, "sanity": sanity, "stops": stops},
+               "curves": curves, "axis": {"eps": axis_eps, "points": axis, "fails": verdicts, "sanity": sanity, "stops": stops,
+                        "restart": restarts, "restart_sanity": evaluation.sanity(
+                            axis_eps, {m: [pt["accuracy"] for pt in restarts[m]] for m in restarts})},
                "tradeoff": tradeoff, "resumed_units": store.resumed}
     from replication.unified import figures, report
     results["figures"] = figures.draw_all(results, store)

@@ -31,7 +31,8 @@ def background_curves(results: Dict, path) -> None:
 
 
 def axis_figure(results: Dict, path) -> None:
-    """Part 2: accuracy under the adaptive L2 attack (solid) and detection rate (dashed) for every model."""
+    """Part 2: accuracy under the adaptive L2 attack (solid), detection rate (dashed) and accuracy once the
+    double-initialisation restart is added (dotted) for every model."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     eps = results["axis"]["eps"]
     for m in MODELS:
@@ -39,7 +40,13 @@ def axis_figure(results: Dict, path) -> None:
         ax.plot(eps, [pt["accuracy"] for pt in pts], "-", marker="o", ms=3, color=COLORS[m], label=LABELS[m])
         if m in ("background", "nr", "dnr"):
             ax.plot(eps, [pt["detected"] for pt in pts], "--", color=COLORS[m], lw=1)
-    percent_axis(ax, "MNIST, defense-aware L2 PGD: accuracy (solid), detected (dashed)", "eps (L2)", legend_size=8)
+        if results["axis"].get("restart"):
+            ax.plot(eps, [pt["accuracy"] for pt in results["axis"]["restart"][m]], ":", marker="x", ms=3,
+                    color=COLORS[m], lw=1)
+    title = "MNIST, defense-aware L2 PGD: accuracy (solid), detected (dashed)"
+    if results["axis"].get("restart"):
+        title += ",\naccuracy with the double-initialisation restart (dotted)"
+    percent_axis(ax, title, "eps (L2)", legend_size=8)
     save(fig, path)
 
 

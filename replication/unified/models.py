@@ -27,6 +27,7 @@ class Setup:
     x: np.ndarray                 # test images in [0, 1], outside every model's training set
     y: np.ndarray
     info: Dict
+    reference: np.ndarray         # clean validation digits (the DNR run-0 theta draw): double-initialisation starts
 
 
 def background_letters(p: UnifiedProtocol, n_digits: int, data_dir: Optional[str], seed: int):
@@ -61,4 +62,5 @@ def build(store: RunStore, p: UnifiedProtocol, data_dir: Optional[str], seed: in
                  "dnr": scorer_detector(dnr_scorer(extractor, dnr), rejects=True)}
     info = {"mnist_source": pool.source, "digits": int(len(digits)), "background": letter_info,
             "defenses": defenses, "test": int(len(draw["test"]))}
-    return Setup(detectors, draws.pixels(pool.images[draw["test"]]), pool.labels[draw["test"]], info)
+    return Setup(detectors, draws.pixels(pool.images[draw["test"]]), pool.labels[draw["test"]], info,
+                 draws.pixels(pool.images[draw["validation"]]))
