@@ -23,6 +23,7 @@ def test_background_margin_is_max_digit_minus_background_logit():
     z = model(x - 0.5).numpy()
     np.testing.assert_allclose(det.margin(tf.constant(x)).numpy(), z[:, :10].max(1) - z[:, 10], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(det.scores(tf.constant(x)).numpy(), z[:, :10], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(det.with_reject(tf.constant(x)).numpy(), z, rtol=1e-5, atol=1e-5)  # background last
     pred, margin = detectors.predict(det, x)
     assert ((margin <= 0) == (z.argmax(1) == 10)).all()  # detected exactly when the background class wins
 
@@ -34,6 +35,8 @@ def test_undefended_never_detects_and_scorer_margin_uses_theta():
     det = detectors.scorer_detector(scorer, rejects=True)
     x = np.array([[0.1, 0.9, 0.2], [0.3, 0.4, 0.1]], np.float32)
     np.testing.assert_allclose(det.margin(tf.constant(x)).numpy(), [0.4, -0.1], atol=1e-6)
+    np.testing.assert_allclose(det.with_reject(tf.constant(x)).numpy(), [[0.1, 0.9, 0.2, 0.5], [0.3, 0.4, 0.1, 0.5]],
+                               atol=1e-6)  # theta as the reject column
 
 
 def test_outcomes_split_every_sample_once():
@@ -63,7 +66,7 @@ def test_smoke_run_writes_every_part(tmp_path, data_dir):
     r = experiment.run(protocols.unified("smoke"), out, data_dir, seed=0)
     report = (out / "report.md").read_text()
     for heading in ("## 1. The background class", "## 2. One axis", "## 3. Reject-threshold", "collapse",
-                    "Attack-strength check"):
+                    "Attack-strength check", "Reject-aware objective", "reject_aware_linf"):
         assert heading in report
     for name in r["figures"].values():
         assert (out / name).stat().st_size > 1000
@@ -71,6 +74,9 @@ def test_smoke_run_writes_every_part(tmp_path, data_dir):
     assert set(saved["axis"]["points"]) == {"baseline", "background", "dnn", "nr", "dnr"}
     for m, points in saved["axis"]["restart"].items():  # a restart can only add evasions
         assert all(rs["accuracy"] <= pt["accuracy"] + 1e-9 for rs, pt in zip(points, saved["axis"]["points"][m]))
+    for m, lowest in saved["axis"]["lowest"].items():
+        curves = [saved["axis"]["points"][m], saved["axis"]["restart"][m], saved["axis"]["reject_aware"].get(m, [])]
+        assert all(low <= pt["accuracy"] + 1e-9 for c in curves for low, pt in zip(lowest, c))
     for curve in saved["curves"]["background"].values():
         for pt in curve:
             assert pt["correct"] + pt["other_digit"] + pt["detected"] == pytest.approx(100.0)

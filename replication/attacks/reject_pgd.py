@@ -18,12 +18,23 @@ import numpy as np
 import tensorflow as tf
 
 
-def margin(scores: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-    """Omega = s_y - max_{j != y} s_j, per sample."""
-    onehot = tf.one_hot(y, tf.shape(scores)[1], dtype=scores.dtype)
+def margin(scores: tf.Tensor, y: tf.Tensor, reject_aware: bool = False) -> tf.Tensor:
+    """Omega = s_y - max_{j != y} s_j, per sample.
+
+    reject_aware: the last column of `scores` is the reject score s_0, and Omega = s_k - max_{j not in {y, 0}} s_j
+    with k = 0 where the reject option wins, else y (the objective of secml's CAttackEvasionPGDLS, the DNR
+    authors' library): a rejected point is pushed out of the reject region instead of lowering s_y further.
+    """
+    n = tf.shape(scores)[1]
+    onehot = tf.one_hot(y, n, dtype=scores.dtype)
     true = tf.reduce_sum(scores * onehot, 1)
-    other = tf.reduce_max(scores - onehot * 1e9, 1)
-    return true - other
+    if not reject_aware:
+        return true - tf.reduce_max(scores - onehot * 1e9, 1)
+    reject = scores[:, -1]
+    excluded = onehot + tf.one_hot(tf.fill(tf.shape(y), n - 1), n, dtype=scores.dtype)
+    other = tf.reduce_max(scores - excluded * 1e9, 1)
+    rejected = tf.equal(tf.argmax(scores, 1, output_type=tf.int32), n - 1)
+    return tf.where(rejected, reject, true) - other
 
 
 NORMS = ("l2", "linf")
@@ -65,32 +76,36 @@ def pad_histories(histories) -> np.ndarray:
 
 
 class RejectPGD:
-    """Batched attack against a scorer x -> class scores (see module docstring)."""
+    """Batched attack against a scorer x -> class scores (see module docstring); with reject_aware=True the
+    scorer's last column is the reject score and the objective is secml's (see `margin`)."""
 
     def __init__(self, scorer: Callable[[tf.Tensor], tf.Tensor], eta: float = 0.01, max_iter: int = 100,
                  tol: float = 1e-4, doublings: int = 10, box: Tuple[float, float] = (0.0, 1.0), batch_size: int = 100,
-                 norm: str = "l2"):
+                 norm: str = "l2", reject_aware: bool = False):
         if eta <= 0 or max_iter < 1 or doublings < 0:
             raise ValueError("need eta > 0, max_iter >= 1 and doublings >= 0")
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-        self.norm = norm
+        self.norm, self.reject_aware = norm, reject_aware
         self.scorer, self.eta, self.max_iter, self.tol = scorer, eta, max_iter, tol
         self.steps = tf.constant([eta * 2.0 ** k for k in range(doublings + 1)], tf.float32)
         self.lo, self.hi = box
         self.batch_size = batch_size
         self._iterate = tf.function(self._iteration)
 
+    def _margin(self, scores: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        return margin(scores, y, self.reject_aware)
+
     def objective(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Omega at x."""
-        return margin(self.scorer(tf.constant(x, tf.float32)), tf.constant(y)).numpy()
+        return self._margin(self.scorer(tf.constant(x, tf.float32)), tf.constant(y)).numpy()
 
     def gradient_norm(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """||grad Omega||_2 per sample: ~0 where the scores are flat (e.g. RBF kernels vanishing far from the data)."""
         x_t = tf.constant(np.asarray(x, np.float32))
         with tf.GradientTape() as tape:
             tape.watch(x_t)
-            total = tf.reduce_sum(margin(self.scorer(x_t), tf.constant(np.asarray(y, np.int64))))
+            total = tf.reduce_sum(self._margin(self.scorer(x_t), tf.constant(np.asarray(y, np.int64))))
         g = tape.gradient(total, x_t).numpy().reshape(len(x), -1)
         return np.sqrt((g.astype(np.float64) ** 2).sum(1))
 
@@ -133,7 +148,7 @@ class RejectPGD:
         x0_t, y_t = tf.constant(x0), tf.constant(y)
         eps_t = tf.constant(eps, tf.float32)
         x = project(tf.constant(start), x0_t, eps_t, self.lo, self.hi, self.norm)
-        omega = margin(self.scorer(x), y_t)
+        omega = self._margin(self.scorer(x), y_t)
         history = [omega.numpy()]
         if eps == 0:
             return x0, np.stack(history)
@@ -148,7 +163,7 @@ class RejectPGD:
     def _iteration(self, x, x0, y, eps, omega, active):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            total = tf.reduce_sum(margin(self.scorer(x), y))
+            total = tf.reduce_sum(self._margin(self.scorer(x), y))
         direction = steepest_direction(tape.gradient(total, x), x, self.lo, self.hi, self.norm)
         k = int(self.steps.shape[0])
         shape = tf.concat([[k], tf.ones(len(x.shape), tf.int32)], 0)
@@ -157,7 +172,7 @@ class RejectPGD:
         flat = project(tf.reshape(x[None] + steps * direction[None], flat_shape),
                        tf.reshape(tf.repeat(x0[None], k, axis=0), flat_shape), eps, self.lo, self.hi, self.norm)
         candidates = tf.reshape(flat, tf.concat([[k], tf.shape(x)], 0))
-        cand_omega = tf.reshape(margin(self.scorer(flat), tf.tile(y, [k])), [k, -1])
+        cand_omega = tf.reshape(self._margin(self.scorer(flat), tf.tile(y, [k])), [k, -1])
         best = tf.argmin(cand_omega, 0)
         best_omega = tf.reduce_min(cand_omega, 0)
         improve = active & (best_omega < omega)

@@ -1,5 +1,7 @@
 """The attacks of the unified comparison, as functions of a detector: the paper's FGS/FG, non-adaptive PGD
-(CleverHans, on the full model output with the true labels), and the DNR paper's defense-aware PGD."""
+(CleverHans, on the full model output with the true labels), the DNR paper's defense-aware PGD (Eq. 1, which
+leaves the reject score out), and the same PGD with secml's reject-aware objective (which lowers the reject
+score while the point is rejected)."""
 from __future__ import annotations
 
 from typing import Tuple
@@ -17,6 +19,7 @@ ATTACKS = {  # name: (norm, family)
     "fgs": ("linf", "fgm"), "fg": ("l2", "fgm"),
     "pgd_linf": ("linf", "pgd"), "pgd_l2": ("l2", "pgd"),
     "adaptive_linf": ("linf", "adaptive"), "adaptive_l2": ("l2", "adaptive"),
+    "reject_aware_linf": ("linf", "reject_aware"), "reject_aware_l2": ("l2", "reject_aware"),
 }
 _ORDER = {"linf": np.inf, "l2": 2}
 
@@ -31,18 +34,21 @@ def run_attack(name: str, det: Detector, x: np.ndarray, y: np.ndarray, eps: floa
         return fast_gradient(det.logits, x, y, eps, _ORDER[norm], *BOX), {}
     if family == "pgd":
         return _pgd(det, x, y, eps, norm, p.pgd_iter), {}
-    attack = adaptive(det, norm, p)
+    attack = adaptive(det, norm, p, reject_aware=family == "reject_aware")
     adv, history = attack.attack(x, y, eps)
     diag = attack.diagnose(adv, y, history)
     return adv, {"iterations": diag["iterations"], "still_improving": float(diag["still_improving"].mean()),
                  "flat_gradient": float(diag["flat_gradient"].mean())}
 
 
-def adaptive(det: Detector, norm: str, p: UnifiedProtocol) -> RejectPGD:
-    """The DNR paper's defense-aware PGD on the detector's digit scores, with the DNR protocol's settings."""
+def adaptive(det: Detector, norm: str, p: UnifiedProtocol, reject_aware: bool = False) -> RejectPGD:
+    """The DNR paper's defense-aware PGD on the detector's digit scores, with the DNR protocol's settings;
+    reject_aware: secml's objective on digit + reject scores (the plain one for a model without reject option)."""
     dp = p.dnr.mnist
-    return RejectPGD(det.scores, eta=dp.pgd_eta, max_iter=dp.pgd_max_iter, tol=dp.pgd_tol,
-                     doublings=dp.pgd_doublings, box=BOX, batch_size=dp.attack_batch, norm=norm)
+    aware = reject_aware and det.with_reject is not None
+    return RejectPGD(det.with_reject if aware else det.scores, eta=dp.pgd_eta, max_iter=dp.pgd_max_iter,
+                     tol=dp.pgd_tol, doublings=dp.pgd_doublings, box=BOX, batch_size=dp.attack_batch, norm=norm,
+                     reject_aware=aware)
 
 
 def restart(det: Detector, first: dict, x: np.ndarray, y: np.ndarray, starts: np.ndarray,

@@ -22,13 +22,15 @@ SHIFT = 0.5  # the Table II net takes [-0.5, 0.5]; x - 0.5 maps [0, 1] onto it (
 @dataclass
 class Detector:
     """scores: x -> (n, 10) differentiable digit scores; margin: x -> (n,); logits: the full model output that a
-    non-adaptive attacker differentiates (None for NR/DNR, whose attacker is always defense-aware here)."""
+    non-adaptive attacker differentiates (None for NR/DNR, whose attacker is always defense-aware here); with_reject:
+    the digit scores plus the reject score as a last column (the reject-aware attack's view; None if no reject)."""
 
     name: str
     scores: Callable[[tf.Tensor], tf.Tensor]
     margin: Callable[[tf.Tensor], tf.Tensor]
     logits: Optional[Callable[[tf.Tensor], tf.Tensor]] = None
     rejects: bool = True
+    with_reject: Optional[Callable[[tf.Tensor], tf.Tensor]] = None  # x -> (n, 11): digit scores, reject score last
 
 
 def table2_detector(name: str, model: keras.Model) -> Detector:
@@ -41,14 +43,19 @@ def table2_detector(name: str, model: keras.Model) -> Detector:
         z = logits(x)
         return tf.reduce_max(z[:, :BACKGROUND], 1) - z[:, BACKGROUND]
 
-    return Detector(name, lambda x: logits(x)[:, :BACKGROUND], margin, logits)
+    return Detector(name, lambda x: logits(x)[:, :BACKGROUND], margin, logits, with_reject=logits)
 
 
 def scorer_detector(scorer: Scorer, rejects: bool) -> Detector:
     """A DNR-experiment scorer (DNN logits, NR or DNR scores with their constant theta)."""
     if not rejects:
         return Detector(scorer.name, scorer, lambda x: tf.fill([tf.shape(x)[0]], np.inf), scorer, rejects=False)
-    return Detector(scorer.name, scorer, lambda x: tf.reduce_max(scorer(x), 1) - scorer.theta)
+    def with_reject(x):
+        scores = scorer(x)
+        return tf.concat([scores, tf.fill([tf.shape(scores)[0], 1], tf.cast(scorer.theta, scores.dtype))], 1)
+
+    return Detector(scorer.name, scorer, lambda x: tf.reduce_max(scorer(x), 1) - scorer.theta,
+                    with_reject=with_reject)
 
 
 def predict(detector: Detector, x: np.ndarray, batch: int = 250):

@@ -61,6 +61,7 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
             restarts[m] = [store.unit(f"{m}/adaptive_l2_restart/eps{pt['eps']:g}",
                                       lambda pt=pt: attacks.restart(dets[m], pt, x, y, starts, protocol))
                            for pt in axis[m]]
+    aware = {m: [point(store, m, dets[m], "reject_aware_l2", e, x, y, protocol) for e in axis_eps] for m in REJECTORS}
     verdicts = {m: {"below_50": first_below(axis_eps, [pt["accuracy"] for pt in axis[m]], 50.0),
                     "below_10": first_below(axis_eps, [pt["accuracy"] for pt in axis[m]], 10.0)} for m in MODELS}
     tradeoff = {m: tradeoff_curves(axis[m], y, protocol.tradeoff_eps) for m in REJECTORS}
@@ -70,14 +71,26 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
                "versions": runtime.versions(), "device": runtime.device_description(), "setup": setup.info,
                "curves": curves, "axis": {"eps": axis_eps, "points": axis, "fails": verdicts, "sanity": sanity, "stops": stops,
                         "restart": restarts, "restart_sanity": evaluation.sanity(
-                            axis_eps, {m: [pt["accuracy"] for pt in restarts[m]] for m in restarts})},
+                            axis_eps, {m: [pt["accuracy"] for pt in restarts[m]] for m in restarts}),
+                        "reject_aware": aware, "lowest": lowest_accuracy(axis, restarts, aware)},
                "tradeoff": tradeoff, "resumed_units": store.resumed}
+    results["axis"]["lowest_sanity"] = evaluation.sanity(axis_eps, results["axis"]["lowest"])
     from replication.unified import figures, report
     results["figures"] = figures.draw_all(results, store)
     results["wall_seconds_this_invocation"] = time.time() - start
     write_json(out / "results.json", results)
     (out / "report.md").write_text(report.render(results))
     return results
+
+
+def lowest_accuracy(*attacks: Dict[str, List[Dict]]) -> Dict[str, List[float]]:
+    """Per model and eps, the lowest accuracy any of the attacks reached (the per-sample worst case is lower still)."""
+    out: Dict[str, List[float]] = {}
+    for points in attacks:
+        for m, curve in points.items():
+            acc = [pt["accuracy"] for pt in curve]
+            out[m] = [min(a, b) for a, b in zip(out[m], acc)] if m in out else acc
+    return out
 
 
 def tradeoff_curves(points: List[Dict], y: np.ndarray, eps_values) -> Dict:
