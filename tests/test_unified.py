@@ -74,7 +74,7 @@ def test_smoke_run_writes_every_part(tmp_path, data_dir):
     assert set(saved["axis"]["points"]) == {"baseline", "background", "dnn", "nr", "dnr"}
     for m, points in saved["axis"]["restart"].items():  # a restart can only add evasions
         assert all(rs["accuracy"] <= pt["accuracy"] + 1e-9 for rs, pt in zip(points, saved["axis"]["points"][m]))
-    for m, lowest in saved["axis"]["lowest"].items():
+    for m, lowest in saved["axis"]["worst_case"].items():
         curves = [saved["axis"]["points"][m], saved["axis"]["restart"][m], saved["axis"]["reject_aware"].get(m, [])]
         assert all(low <= pt["accuracy"] + 1e-9 for c in curves for low, pt in zip(lowest, c))
     for curve in saved["curves"]["background"].values():

@@ -64,7 +64,7 @@ def restart(det: Detector, first: dict, x: np.ndarray, y: np.ndarray, starts: np
     out = double_init.restart(adaptive(det, "l2", p), x, y, first["eps"], starts, is_evaded, evaded_first)
     accuracy = first["accuracy"] if first["eps"] == 0 else 100.0 * float((~out["evaded"]).mean())
     return {"eps": first["eps"], "accuracy": accuracy, "restart_gain": 100.0 * float(out["restart_evaded"].mean()),
-            "restarted": int(len(out["index"]))}
+            "restarted": int(len(out["index"])), "evaded": out["evaded"]}
 
 
 def _pgd(det: Detector, x: np.ndarray, y: np.ndarray, eps: float, norm: str, iters: int,

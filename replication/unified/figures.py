@@ -31,8 +31,8 @@ def background_curves(results: Dict, path) -> None:
 
 
 def axis_figure(results: Dict, path) -> None:
-    """Part 2: accuracy under the adaptive L2 attack (solid), detection rate (dashed) and the lowest accuracy of
-    that attack, its double-initialisation restart and the reject-aware variant (dotted) for every model."""
+    """Part 2: accuracy under the adaptive L2 attack (solid), detection rate (dashed) and the per-sample worst case
+    of that attack, its double-initialisation restart and the reject-aware variant (dotted) for every model."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     eps = results["axis"]["eps"]
     for m in MODELS:
@@ -40,11 +40,11 @@ def axis_figure(results: Dict, path) -> None:
         ax.plot(eps, [pt["accuracy"] for pt in pts], "-", marker="o", ms=3, color=COLORS[m], label=LABELS[m])
         if m in ("background", "nr", "dnr"):
             ax.plot(eps, [pt["detected"] for pt in pts], "--", color=COLORS[m], lw=1)
-        if results["axis"].get("lowest"):
-            ax.plot(eps, results["axis"]["lowest"][m], ":", marker="x", ms=3, color=COLORS[m], lw=1)
+        if results["axis"].get("worst_case"):
+            ax.plot(eps, results["axis"]["worst_case"][m], ":", marker="x", ms=3, color=COLORS[m], lw=1)
     title = "MNIST, defense-aware L2 PGD: accuracy (solid), detected (dashed)"
-    if results["axis"].get("lowest"):
-        title += ",\nlowest accuracy of the paper's attack, its restart and the reject-aware one (dotted)"
+    if results["axis"].get("worst_case"):
+        title += ",\nworst case of the paper's attack, its restart and the reject-aware one (dotted)"
     percent_axis(ax, title, "eps (L2)", legend_size=8)
     save(fig, path)
 
