@@ -71,6 +71,15 @@ NOTEBOOKS = {
         new_code_cell("for model, fails in results['axis']['fails'].items():\n"
                       "    print(f\"{model:>10}: accuracy < 50% at eps {fails['below_50']}, < 10% at eps {fails['below_10']}\")\n"
                       "for name in results['figures'].values():\n    display(Image(filename=str(OUT / name)))"),
+        new_markdown_cell("## Is the attack strong enough?\n\n"
+                          "The DNR paper's own test: accuracy must reach ~0 at the largest eps. Where the paper's "
+                          "attack stalls, its restart from another class (secml's double initialisation) and the "
+                          "reject-aware objective are tried; a sample counts as evaded when any of them evades it."),
+        new_code_cell("axis = results['axis']\n"
+                      "for model, acc in axis['worst_case'].items():\n"
+                      "    print(f\"{model:>10}: paper's attack {axis['points'][model][-1]['accuracy']:5.1f}%, \"\n"
+                      "          f\"worst case {acc[-1]:5.1f}% at eps {axis['eps'][-1]}\")\n"
+                      "print(axis['worst_case_sanity'] or 'sanity criterion passed')"),
     ],
 }
 

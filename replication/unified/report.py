@@ -52,8 +52,8 @@ def _sanity_lines(axis: Dict) -> List[str]:
     if not axis["sanity"]:
         return ["Evaluation sanity (the DNR paper's criterion: accuracy ~0 at the largest eps, non-increasing): "
                 "passed.", ""]
-    lines = ["> **EVALUATION FLAGGED AS UNRELIABLE** for some models (the DNR paper's criterion; the attack, not "
-             "the defense, is the suspect):", ""] + [f"> - {s}" for s in axis["sanity"]]
+    lines = ["> **EVALUATION FLAGGED AS UNRELIABLE** under the paper's adaptive attack alone, for some models (the DNR "
+             "paper's criterion; the attack, not the defense, is the suspect; see the worst case above):", ""] + [f"> - {s}" for s in axis["sanity"]]
     lines += ["", "How the adaptive attack stopped at the largest eps (% of all test samples):", ""]
     for m, d in axis["stops"].items():
         if d:
@@ -151,7 +151,7 @@ def render(r: Dict) -> str:
                                                     else ""))
         lines.append(f"| {e:g} | " + " | ".join(cells) + " |")
     lines += _restart_lines(r["axis"]) + _reject_aware_lines(r["axis"])
-    lines += ["", "Where each defense fails:", ""]
+    lines += ["", "Where each defense fails (on the worst case of all L2 attacks run on the axis):", ""]
     lines += [_fails_sentence(m, r["axis"]["fails"][m], eps[-1]) for m in MODELS]
     lines += [""] + _sanity_lines(r["axis"])
     lines += ["", "## 3. Reject-threshold trade-off", "", f"![trade-off]({r['figures']['tradeoff']})", "",
