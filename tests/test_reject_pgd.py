@@ -104,7 +104,8 @@ def test_reject_aware_attack_respects_ball_box_and_descends(setup):
     with_reject = lambda z: tf.concat([scorer(z), tf.fill([tf.shape(z)[0], 1], theta)], 1)  # noqa: E731
     attack = RejectPGD(with_reject, eta=0.01, max_iter=15, reject_aware=True)
     adv, history = attack.attack(x, y, 2.0)
-    assert (np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)) <= 2.0 + 1e-4).all() and 0 <= adv.min() <= adv.max() <= 1
+    assert (np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)) <= 2.0 + 1e-4).all()
+    assert 0 <= adv.min() <= adv.max() <= 1
     assert (np.diff(history, axis=0) <= 1e-6).all() and (history[-1] < history[0]).all()
     pred = with_reject(tf.constant(adv)).numpy().argmax(1)
     aware = ((pred != y) & (pred != 10)).mean()  # evaded: a wrong digit above the reject score

@@ -45,7 +45,8 @@ def evaded_by_scores(scorer: Callable[[tf.Tensor], tf.Tensor], theta: float,
 
 
 def restart(attack: RejectPGD, x: np.ndarray, y: np.ndarray, eps: float, starts: np.ndarray,
-            is_evaded: Callable[[np.ndarray, np.ndarray], np.ndarray], first_evaded: np.ndarray) -> Dict[str, np.ndarray]:
+            is_evaded: Callable[[np.ndarray, np.ndarray], np.ndarray],
+            first_evaded: np.ndarray) -> Dict[str, np.ndarray]:
     """Rerun `attack` from the projected class starts on the samples the first run did not evade.
 
     `is_evaded(adv, y)`: per sample, whether the defended model gives a wrong class without rejecting (for a

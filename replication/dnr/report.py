@@ -49,13 +49,14 @@ def _restart_section(agg: Dict) -> List[str]:
     if "double_init" not in agg:
         return []
     d = agg["double_init"]
-    lines = ["", "Attack-strength check (beyond the paper): the same PGD restarted, as the authors' library secml does, "
-             "from the reference point (validation set) most confidently outside the true class, projected into the "
-             "ball, on the samples the first run did not evade. Accuracy %, paper's attack -> with the restart:", "",
+    lines = ["", "Attack-strength check (beyond the paper): the same PGD restarted, as the authors' library secml "
+             "does, from the reference point (validation set) most confidently outside the true class, projected "
+             "into the ball, on the samples the first run did not evade. Accuracy %, paper's attack -> with the "
+             "restart:", "",
              "| eps | DNN | NR | DNR |", "|---|---|---|---|"]
     for i, e in enumerate(agg["eps"][1:], 1):
-        lines.append(f"| {e:g} | " + " | ".join(f"{agg[m]['accuracy']['mean'][i]:.1f} -> {d[m]['accuracy']['mean'][i]:.1f}"
-                                                  for m in ("dnn", "nr", "dnr")) + " |")
+        cells = [f"{agg[m]['accuracy']['mean'][i]:.1f} -> {d[m]['accuracy']['mean'][i]:.1f}" for m in ("dnn", "nr", "dnr")]
+        lines.append(f"| {e:g} | " + " | ".join(cells) + " |")
     flagged = agg.get("double_init_sanity", [])
     lines += ["", "With the restart the sanity criterion " + ("still flags: " + "; ".join(flagged) if flagged else
               "passes: the accuracy left at the largest eps under the paper's attack was the attack's local minima, "

@@ -52,8 +52,26 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     x, y, dets = setup.x, setup.y, setup.detectors
     curves = {m: {a: [point(store, m, dets[m], a, e, x, y, protocol) for e in grid(protocol, a)]
                   for a in attacks.ATTACKS} for m in CURVE_MODELS}
-    axis_eps = list(protocol.dnr.mnist.eps_grid)
-    axis = {m: [point(store, m, dets[m], "adaptive_l2", e, x, y, protocol) for e in axis_eps] for m in MODELS}
+    axis = one_axis(store, protocol, setup)
+    results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed,
+               "versions": runtime.versions(), "device": runtime.device_description(), "setup": setup.info,
+               "curves": curves, "axis": axis,
+               "tradeoff": {m: tradeoff_curves(axis["points"][m], y, protocol.tradeoff_eps) for m in REJECTORS},
+               "resumed_units": store.resumed}
+    from replication.unified import figures, report
+    results["figures"] = figures.draw_all(results, store)
+    results["wall_seconds_this_invocation"] = time.time() - start
+    write_json(out / "results.json", results)
+    (out / "report.md").write_text(report.render(results))
+    return results
+
+
+def one_axis(store: RunStore, protocol: UnifiedProtocol, setup) -> Dict:
+    """Part 2: every model under the adaptive L2 PGD, its double-initialisation restart and (models with a reject
+    option) the reject-aware variant; the per-sample worst case, where each model fails, and the sanity checks."""
+    x, y, dets = setup.x, setup.y, setup.detectors
+    eps = list(protocol.dnr.mnist.eps_grid)
+    axis = {m: [point(store, m, dets[m], "adaptive_l2", e, x, y, protocol) for e in eps] for m in MODELS}
     restarts = {}
     if protocol.double_init:
         for m in MODELS:
@@ -61,27 +79,16 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
             restarts[m] = [store.unit(f"{m}/adaptive_l2_restart/eps{pt['eps']:g}",
                                       lambda pt=pt: attacks.restart(dets[m], pt, x, y, starts, protocol))
                            for pt in axis[m]]
-    aware = {m: [point(store, m, dets[m], "reject_aware_l2", e, x, y, protocol) for e in axis_eps] for m in REJECTORS}
+    aware = {m: [point(store, m, dets[m], "reject_aware_l2", e, x, y, protocol) for e in eps] for m in REJECTORS}
     worst = worst_case(y, axis, restarts, aware)
-    verdicts = {m: {"below_50": first_below(axis_eps, worst[m], 50.0), "below_10": first_below(axis_eps, worst[m], 10.0)}
-                for m in MODELS}
-    tradeoff = {m: tradeoff_curves(axis[m], y, protocol.tradeoff_eps) for m in REJECTORS}
-    sanity = evaluation.sanity(axis_eps, {m: [pt["accuracy"] for pt in axis[m]] for m in MODELS})
-    stops = {m: axis[m][-1]["diagnostics"] for m in MODELS}
-    results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed,
-               "versions": runtime.versions(), "device": runtime.device_description(), "setup": setup.info,
-               "curves": curves, "axis": {"eps": axis_eps, "points": axis, "fails": verdicts, "sanity": sanity, "stops": stops,
-                        "restart": restarts, "restart_sanity": evaluation.sanity(
-                            axis_eps, {m: [pt["accuracy"] for pt in restarts[m]] for m in restarts}),
-                        "reject_aware": aware, "worst_case": worst},
-               "tradeoff": tradeoff, "resumed_units": store.resumed}
-    results["axis"]["worst_case_sanity"] = evaluation.sanity(axis_eps, results["axis"]["worst_case"])
-    from replication.unified import figures, report
-    results["figures"] = figures.draw_all(results, store)
-    results["wall_seconds_this_invocation"] = time.time() - start
-    write_json(out / "results.json", results)
-    (out / "report.md").write_text(report.render(results))
-    return results
+    accuracy = lambda curves: {m: [pt["accuracy"] for pt in c] for m, c in curves.items()}  # noqa: E731
+    return {"eps": eps, "points": axis, "restart": restarts, "reject_aware": aware, "worst_case": worst,
+            "fails": {m: {"below_50": first_below(eps, worst[m], 50.0), "below_10": first_below(eps, worst[m], 10.0)}
+                      for m in MODELS},
+            "sanity": evaluation.sanity(eps, accuracy(axis)),
+            "restart_sanity": evaluation.sanity(eps, accuracy(restarts)),
+            "worst_case_sanity": evaluation.sanity(eps, worst),
+            "stops": {m: axis[m][-1]["diagnostics"] for m in MODELS}}
 
 
 def evaded(pt: Dict, y: np.ndarray) -> np.ndarray:
