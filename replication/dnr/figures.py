@@ -6,7 +6,7 @@ from typing import Dict
 import matplotlib.pyplot as plt
 import numpy as np
 
-from replication.plotting import percent_axis, save
+from replication.plotting import draw, percent_axis, save
 from replication.results import RunStore
 
 COLORS = {"dnn": "tab:gray", "nr": "tab:blue", "dnr": "tab:red"}
@@ -78,8 +78,6 @@ def gallery(results: Dict, path) -> None:
 
 
 def draw_all(results: Dict, store: RunStore) -> Dict[str, str]:
-    files = {"curves": "security_curves.png", "tradeoff": "threshold_tradeoff.png", "gallery": "gallery.png"}
-    security_curves(results, store.path(files["curves"]))
-    tradeoff(results, store.path(files["tradeoff"]))
-    gallery(results, store.path(files["gallery"]))
-    return files
+    """All figures, as file names relative to the results folder."""
+    return draw(results, store, {"curves": ("security_curves.png", security_curves),
+                                 "tradeoff": ("threshold_tradeoff.png", tradeoff), "gallery": ("gallery.png", gallery)})

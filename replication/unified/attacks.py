@@ -12,7 +12,7 @@ from cleverhans.tf2.attacks.projected_gradient_descent import projected_gradient
 
 from replication.attacks import RejectPGD, double_init, fast_gradient
 from replication.protocols import UnifiedProtocol
-from replication.unified.detectors import Detector, predict
+from replication.unified.detectors import Detector, evaded, predict
 
 BOX = (0.0, 1.0)
 ATTACKS = {  # name: (norm, family)
@@ -55,13 +55,9 @@ def restart(det: Detector, first: dict, x: np.ndarray, y: np.ndarray, starts: np
             p: UnifiedProtocol) -> dict:
     """secml's double-initialisation restart of the adaptive L2 attack on the samples `first` (a point of the
     axis) left unevaded; accuracy when the attacker keeps whichever run evades."""
-    evaded_first = (np.asarray(first["margin"]) > 0) & (np.asarray(first["pred"]) != y)
-
-    def is_evaded(adv: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        pred, margin = predict(det, adv)
-        return (margin > 0) & (pred != labels)
-
-    out = double_init.restart(adaptive(det, "l2", p), x, y, first["eps"], starts, is_evaded, evaded_first)
+    out = double_init.restart(adaptive(det, "l2", p), x, y, first["eps"], starts,
+                              lambda adv, labels: evaded(*predict(det, adv), labels),
+                              evaded(first["pred"], first["margin"], y))
     accuracy = first["accuracy"] if first["eps"] == 0 else 100.0 * float((~out["evaded"]).mean())
     return {"eps": first["eps"], "accuracy": accuracy, "restart_gain": 100.0 * float(out["restart_evaded"].mean()),
             "restarted": int(len(out["index"])), "evaded": out["evaded"]}

@@ -68,6 +68,11 @@ def predict(detector: Detector, x: np.ndarray, batch: int = 250):
     return np.concatenate(preds), np.concatenate(margins).astype(np.float64)
 
 
+def evaded(pred: np.ndarray, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per sample: a wrong digit, not detected (the attack's success)."""
+    return (np.asarray(margin) > 0) & (np.asarray(pred) != y)
+
+
 def outcomes(pred: np.ndarray, margin: np.ndarray, y: np.ndarray, threshold: float = 0.0) -> dict:
     """% correct (not detected, true digit), other digit (the attack's success), detected."""
     detected = margin <= threshold

@@ -14,7 +14,7 @@ from replication.dnr import evaluation
 from replication.protocols import UnifiedProtocol
 from replication.results import RunStore, write_json
 from replication.unified import attacks
-from replication.unified.detectors import Detector, outcomes, predict
+from replication.unified.detectors import Detector, evaded, outcomes, predict
 from replication.unified.models import MODELS, build
 
 CURVE_MODELS = ("baseline", "background")   # part 1: the background-class paper's two models
@@ -91,11 +91,9 @@ def one_axis(store: RunStore, protocol: UnifiedProtocol, setup) -> Dict:
             "stops": {m: axis[m][-1]["diagnostics"] for m in MODELS}}
 
 
-def evaded(pt: Dict, y: np.ndarray) -> np.ndarray:
+def point_evaded(pt: Dict, y: np.ndarray) -> np.ndarray:
     """Per sample of an attack point: a wrong digit, not detected (restart points carry it directly)."""
-    if "evaded" in pt:
-        return np.asarray(pt["evaded"], bool)
-    return (np.asarray(pt["margin"]) > 0) & (np.asarray(pt["pred"]) != y)
+    return np.asarray(pt["evaded"], bool) if "evaded" in pt else evaded(pt["pred"], pt["margin"], y)
 
 
 def worst_case(y: np.ndarray, *attacks: Dict[str, List[Dict]]) -> Dict[str, List[float]]:
@@ -104,7 +102,7 @@ def worst_case(y: np.ndarray, *attacks: Dict[str, List[Dict]]) -> Dict[str, List
     for m in attacks[0]:
         curves = [a[m] for a in attacks if m in a]
         out[m] = [pts[0]["accuracy"] if pts[0]["eps"] == 0 else
-                  100.0 * float(1.0 - np.any([evaded(pt, y) for pt in pts], 0).mean()) for pts in zip(*curves)]
+                  100.0 * float(1.0 - np.any([point_evaded(pt, y) for pt in pts], 0).mean()) for pts in zip(*curves)]
     return out
 
 

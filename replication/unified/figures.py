@@ -5,7 +5,7 @@ from typing import Dict
 
 import matplotlib.pyplot as plt
 
-from replication.plotting import percent_axis, save
+from replication.plotting import draw, percent_axis, save
 from replication.results import RunStore
 from replication.unified.attacks import ATTACKS
 from replication.unified.models import LABELS, MODELS
@@ -64,8 +64,6 @@ def tradeoff(results: Dict, path) -> None:
 
 def draw_all(results: Dict, store: RunStore) -> Dict[str, str]:
     """All figures, as file names relative to the results folder."""
-    names = {"curves": "background_curves.png", "axis": "unified_axis.png", "tradeoff": "threshold_tradeoff.png"}
-    background_curves(results, store.path(names["curves"]))
-    axis_figure(results, store.path(names["axis"]))
-    tradeoff(results, store.path(names["tradeoff"]))
-    return names
+    return draw(results, store, {"curves": ("background_curves.png", background_curves),
+                                 "axis": ("unified_axis.png", axis_figure),
+                                 "tradeoff": ("threshold_tradeoff.png", tradeoff)})
