@@ -2,7 +2,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="adversarial-replication",
-    version="0.1.0",
+    version="0.2.0",
     description="Replications of the background class defense and Deep Neural Rejection in TensorFlow/Keras",
     packages=find_packages(include=["replication", "replication.*", "keras_models", "keras_models.*"]),
     python_requires=">=3.10",

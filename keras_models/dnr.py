@@ -6,11 +6,10 @@ from typing import Dict, List
 import keras
 from keras import layers
 
-# Layers whose outputs feed the SVMs (the paper's choice); NR uses the last one.
-FEATURE_LAYERS: Dict[str, List[str]] = {
-    "mnist": ["fc1_relu", "fc2_relu", "logits"],   # the last three layers
-    "cifar10": ["pool3", "bn4", "logits"],          # 2nd-to-last max-pool, last batch norm, last layer
-}
+from replication.protocols import PAPER_LAYERS
+
+# Layers whose outputs feed the SVMs (the paper's choice, Section 4.1.3); NR uses the last one.
+FEATURE_LAYERS: Dict[str, List[str]] = {name: list(layers) for name, layers in PAPER_LAYERS.items()}
 
 
 def build_mnist_net() -> keras.Model:

@@ -35,6 +35,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--letters", choices=("measured", "published"), default=None,
                     help="background only: run the confusing-letter selection (measured) or use the paper's "
                          "set (published); default: the protocol's (measured)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="CPU threads for TensorFlow (default: every core); recorded in results.json")
+    ap.add_argument("--deterministic", action="store_true",
+                    help="turn on TensorFlow op determinism (same numbers on any thread count; slower)")
     return ap
 
 
@@ -47,7 +51,7 @@ def default_protocol() -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parser().parse_args(argv)
     from replication import runtime
-    runtime.configure()
+    runtime.configure(args.threads, args.deterministic)
     level = args.protocol or default_protocol()
     banner = f"PROTOCOL: {level}" + ("" if args.protocol else " (default: " +
                                      ("a GPU is visible)" if level == "paper" else "no GPU visible)"))
@@ -66,10 +70,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         from replication.unified import experiment
         protocol = protocols.unified(level)
+    from replication.results import FingerprintMismatch
     try:
-        experiment.run(protocol, out, args.data_dir, args.seed)
+        # The default folder forks (results/<experiment>/<protocol>-<hash>) when it holds a run with other
+        # settings; a folder the user named is never reused for other settings.
+        results = experiment.run(protocol, out, args.data_dir, args.seed, fork=args.out is None)
     except DataError as err:
         print(f"data error: {err}", file=sys.stderr)
         return 2
-    print(f"report: {out / 'report.md'}")
+    except FingerprintMismatch as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if Path(results["out"]) != out:
+        print(f"note: {out} holds a run with other settings; this run is in {results['out']}")
+    print(f"report: {Path(results['out']) / 'report.md'}")
     return 0

@@ -95,7 +95,10 @@ class DNRDataset:
     pgd_max_iter: int = 100
     pgd_tol: float = 1e-4
     pgd_doublings: int = 10
+    pgd_halvings: int = 0                # 0: Algorithm 1 (steps eta * 2^k, k >= 0); > 0 adds secml's smaller steps
     attack_batch: int = 100
+    feature_layers: Tuple[str, ...] = ()  # Keras layers feeding the DNR SVMs; NR reads the last one
+    line_search_check: Tuple[float, ...] = ()  # eps at which run 0's NR/DNR are also attacked with secml's steps
     double_init: bool = True             # also restart as secml does (attack-strength check beside the paper's curves)
 
 
@@ -113,14 +116,22 @@ class DNRProtocol:
         return dataclasses.asdict(self)
 
 
+# Section 4.1.3: MNIST "the last three layers"; CIFAR-10 the last layer, the last batch norm and the second-to-last
+# max-pool. The authors' public secml scripts instead feed hidden ReLU layers only (no logits) and NR the last
+# hidden ReLU: `AUTHORS_CODE_LAYERS`, selectable as a protocol field.
+PAPER_LAYERS = {"mnist": ("fc1_relu", "fc2_relu", "logits"), "cifar10": ("pool3", "bn4", "logits")}
+AUTHORS_CODE_LAYERS = {"mnist": ("pool2", "fc1_relu", "fc2_relu")}
+
 _MNIST_EPS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
 _CIFAR_EPS = (0.0, 0.05, 0.1, 0.2, 0.4, 1.0, 2.0)
 
 
 def dnr(level: str) -> DNRProtocol:
     """The DNR protocol at `level`."""
-    mnist = DNRDataset("mnist", 30000, 50, 128, 0.1, eps_grid=_MNIST_EPS)
-    cifar = DNRDataset("cifar10", 40000, 75, 100, 0.01, eps_grid=_CIFAR_EPS)
+    mnist = DNRDataset("mnist", 30000, 50, 128, 0.1, eps_grid=_MNIST_EPS, feature_layers=PAPER_LAYERS["mnist"],
+                       line_search_check=(1.0, 2.0, 3.0))
+    cifar = DNRDataset("cifar10", 40000, 75, 100, 0.01, eps_grid=_CIFAR_EPS, feature_layers=PAPER_LAYERS["cifar10"],
+                       line_search_check=(0.2, 0.4))
     if level == "paper":
         return DNRProtocol("paper", mnist, cifar)
     if level == "fast":
@@ -133,10 +144,11 @@ def dnr(level: str) -> DNRProtocol:
     if level == "smoke":
         return DNRProtocol("smoke",
                            dataclasses.replace(mnist, dnn_train=1000, epochs=1, runs=1, svm_train=200, validation=100,
-                                               test=10, search_params=False, pgd_max_iter=3, eps_grid=(0.0, 1.0, 5.0)),
+                                               test=10, search_params=False, pgd_max_iter=3, eps_grid=(0.0, 1.0, 5.0),
+                                               line_search_check=(1.0,)),
                            dataclasses.replace(cifar, dnn_train=200, epochs=1, runs=1, svm_train=100, validation=50,
                                                test=4, search_params=False, pgd_max_iter=2, eps_grid=(0.0, 0.4, 2.0),
-                                               attack_batch=4))
+                                               attack_batch=4, line_search_check=(0.4,)))
     raise ValueError(f"unknown protocol {level!r}; choose one of {LEVELS}")
 
 

@@ -1,14 +1,22 @@
-"""A run's results folder: JSON per finished unit, so a re-run resumes instead of recomputing."""
+"""A run's results folder: JSON per finished unit, so a re-run resumes instead of recomputing.
+
+Every folder carries the fingerprint of the run that made it (protocol, seed, data, package version). A unit or
+checkpoint is only ever reloaded into a run with the same fingerprint: a run with other settings either gets its
+own folder (`fork=True`) or stops with one line naming what differs.
+"""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
+
+FINGERPRINT_FILE = "fingerprint.json"
 
 
 def _jsonable(obj: Any) -> Any:
@@ -32,14 +40,80 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def fingerprint_hash(fingerprint: Dict) -> str:
+    """Short stable hash of a fingerprint (its canonical JSON)."""
+    text = json.dumps(_jsonable(fingerprint), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def differences(old: Any, new: Any, prefix: str = "") -> List[str]:
+    """'key: old -> new' for every leaf where two fingerprints differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in sorted(set(old) | set(new)):
+            out += differences(old.get(k), new.get(k), f"{prefix}{k}." if prefix or k else k)
+        return out
+    if old != new:
+        return [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+    return []
+
+
+def data_digest(*arrays: np.ndarray) -> str:
+    """Content hash of the data a run uses (where the files lie does not matter, what they hold does)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.shape, a.dtype.str)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def run_fingerprint(experiment: str, protocol: Dict, seed: int, data: Dict) -> Dict:
+    """What makes two runs' units interchangeable: experiment, protocol, seed, data and package version."""
+    from replication.runtime import package_version
+
+    return {"experiment": experiment, "protocol": protocol, "seed": seed, "data": data, "package": package_version()}
+
+
+class FingerprintMismatch(RuntimeError):
+    """The results folder belongs to a run with other settings."""
+
+    def __init__(self, root: Path, diffs: List[str]):
+        shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
+        super().__init__(f"{root} holds a run with other settings ({shown}); choose another --out, or delete it")
+        self.root, self.diffs = root, diffs
+
+
 class RunStore:
     """Results folder of one run: `units/<name>.json` for each finished unit, plus timings."""
 
-    def __init__(self, root: Path):
-        self.root = Path(root)
+    def __init__(self, root: Path, fingerprint: Optional[Dict] = None, fork: bool = False,
+                 computed_by: Optional[Dict] = None):
+        """Open `root` for a run with `fingerprint`; on a mismatch fork into `root-<hash>` or raise."""
+        root = Path(root)
+        self.fingerprint = _jsonable(fingerprint or {})
+        self.hash = fingerprint_hash(self.fingerprint)
+        diffs = self._mismatch(root)
+        if diffs and fork:
+            root = root.with_name(f"{root.name}-{self.hash}")
+            diffs = self._mismatch(root)
+        if diffs:
+            raise FingerprintMismatch(root, diffs)
+        self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        if not (root / FINGERPRINT_FILE).exists():
+            write_json(root / FINGERPRINT_FILE, {"hash": self.hash, "fingerprint": self.fingerprint})
+        self.computed_by = computed_by or {}
         self.timings: Dict[str, float] = {}
         self.resumed: list = []
+
+    def _mismatch(self, root: Path) -> List[str]:
+        path = root / FINGERPRINT_FILE
+        if path.exists():
+            return differences(json.loads(path.read_text())["fingerprint"], self.fingerprint)
+        if (root / "units").is_dir() or (root / "models").is_dir():
+            return ["fingerprint: folder made without one (an older version) -> this run's"]
+        return []
 
     def path(self, name: str) -> Path:
         """Path for an artefact (checkpoint, figure) inside the run folder."""
@@ -48,15 +122,19 @@ class RunStore:
         return p
 
     def unit(self, name: str, compute: Callable[[], Any]) -> Any:
-        """Result of unit `name`: loaded if a previous run finished it, else computed and saved."""
+        """Result of unit `name`: loaded if this run (same fingerprint) finished it, else computed and saved."""
         path = self.root / "units" / f"{name}.json"
         if path.exists():
+            saved = json.loads(path.read_text())
+            if saved.get("fingerprint") != self.hash:
+                raise FingerprintMismatch(path, [f"unit fingerprint: {saved.get('fingerprint')} -> {self.hash}"])
             self.resumed.append(name)
-            return json.loads(path.read_text())["result"]
+            return saved["result"]
         start = time.time()
         result = _jsonable(compute())
         seconds = time.time() - start
-        write_json(path, {"result": result, "seconds": seconds})
+        write_json(path, {"result": result, "seconds": seconds, "fingerprint": self.hash,
+                          "computed_by": self.computed_by})
         self.timings[name] = seconds
         return result
 
@@ -65,9 +143,21 @@ class RunStore:
         path = self.root / "units" / f"{name}.json"
         return json.loads(path.read_text()).get("seconds", 0.0) if path.exists() else 0.0
 
+    def computed_by_units(self) -> List[Dict]:
+        """Which machines and commits computed the finished units, with how many each (a resumed run may mix)."""
+        seen: Dict[str, Dict] = {}
+        for path in sorted((self.root / "units").rglob("*.json")):
+            who = json.loads(path.read_text()).get("computed_by", {})
+            key = json.dumps(who, sort_keys=True)
+            seen.setdefault(key, {"computed_by": who, "units": 0})["units"] += 1
+        return list(seen.values())
+
 
 def load_or_train(path: Path, train: Callable[[], Any]):
-    """The Keras model saved at `path`, else `train()`'s model, saved atomically (a kill never leaves half a file)."""
+    """The Keras model saved at `path`, else `train()`'s model, saved atomically (a kill never leaves half a file).
+
+    `path` lies inside a fingerprinted `RunStore` folder, so the checkpoint belongs to this run's settings.
+    """
     import keras
 
     path = Path(path)

@@ -1,19 +1,22 @@
-"""Process-wide runtime setup: CPU threading, device facts, library versions."""
+"""Process-wide runtime setup: CPU threading, op determinism, device facts, what identifies a run."""
 from __future__ import annotations
 
 import os
 import platform
-from typing import Dict
+import socket
+import subprocess
+from pathlib import Path
+from typing import Dict, Optional
 
-_CONFIGURED = False
+_CONFIGURED: Dict = {}
 
 
-def configure(threads: int | None = None) -> None:
-    """Use every CPU core (TF's default leaves one of two idle) and quiet TF logs.
+def configure(threads: Optional[int] = None, deterministic: bool = False) -> None:
+    """Use every CPU core (TF's default leaves one of two idle; `threads` caps it), quiet TF logs, and optionally
+    turn on TensorFlow's op determinism.
 
     Must run before TensorFlow executes its first op; later calls are no-ops.
     """
-    global _CONFIGURED
     if _CONFIGURED:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,7 +29,9 @@ def configure(threads: int | None = None) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(max(2, n))
     except RuntimeError:  # TF already initialised: keep its settings
         pass
-    _CONFIGURED = True
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    _CONFIGURED.update(threads=n, deterministic=deterministic)
 
 
 def has_gpu() -> bool:
@@ -34,6 +39,17 @@ def has_gpu() -> bool:
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def device_description() -> str:
@@ -47,7 +63,28 @@ def device_description() -> str:
             details = tf.config.experimental.get_device_details(gpu)
             names.append(details.get("device_name", gpu.name))
         return "GPU: " + ", ".join(names)
-    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    return f"CPU: {cpu_model()}, {os.cpu_count()} cores"
+
+
+def commit() -> Dict[str, object]:
+    """The package's git commit and whether its tracked files differ from it ('unknown' outside a checkout)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        return {"commit": sha, "dirty": bool(dirty)}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "dirty": None}
+
+
+def identity() -> Dict[str, object]:
+    """What identifies the machine and code computing a result: commit, CPU, threads, determinism, host."""
+    out = dict(commit())
+    out.update(host=socket.gethostname(), cpu=cpu_model(), cpu_count=os.cpu_count(), device=device_description(),
+               threads=_CONFIGURED.get("threads"), deterministic=_CONFIGURED.get("deterministic", False))
+    return out
 
 
 def versions() -> Dict[str, str]:
@@ -55,10 +92,20 @@ def versions() -> Dict[str, str]:
     from importlib import metadata
 
     out = {"python": platform.python_version()}
-    for dist in ("tensorflow", "tensorflow-cpu", "keras", "tensorflow-datasets",
+    for dist in ("adversarial-replication", "tensorflow", "tensorflow-cpu", "keras", "tensorflow-datasets",
                  "cleverhans", "scikit-learn", "numpy"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+def package_version() -> str:
+    """This package's version (part of every run's fingerprint)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("adversarial-replication")
+    except metadata.PackageNotFoundError:
+        return "unknown"

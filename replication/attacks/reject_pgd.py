@@ -77,18 +77,24 @@ def pad_histories(histories) -> np.ndarray:
 
 class RejectPGD:
     """Batched attack against a scorer x -> class scores (see module docstring); with reject_aware=True the
-    scorer's last column is the reject score and the objective is secml's (see `margin`)."""
+    scorer's last column is the reject score and the objective is secml's (see `margin`).
+
+    Line search: the paper's Algorithm 1 tries eta * 2^k, k = 0..doublings. `halvings` > 0 adds the smaller steps
+    eta * 2^-k, k = 1..halvings, as the authors' library secml can (its bisect search halves from eta while the
+    objective rises); all candidates are evaluated at once and the best one that lowers Omega is kept.
+    """
 
     def __init__(self, scorer: Callable[[tf.Tensor], tf.Tensor], eta: float = 0.01, max_iter: int = 100,
                  tol: float = 1e-4, doublings: int = 10, box: Tuple[float, float] = (0.0, 1.0), batch_size: int = 100,
-                 norm: str = "l2", reject_aware: bool = False):
-        if eta <= 0 or max_iter < 1 or doublings < 0:
-            raise ValueError("need eta > 0, max_iter >= 1 and doublings >= 0")
+                 norm: str = "l2", reject_aware: bool = False, halvings: int = 0):
+        if eta <= 0 or max_iter < 1 or doublings < 0 or halvings < 0:
+            raise ValueError("need eta > 0, max_iter >= 1, doublings >= 0 and halvings >= 0")
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         self.norm, self.reject_aware = norm, reject_aware
         self.scorer, self.eta, self.max_iter, self.tol = scorer, eta, max_iter, tol
-        self.steps = tf.constant([eta * 2.0 ** k for k in range(doublings + 1)], tf.float32)
+        self.halvings = halvings
+        self.steps = tf.constant([eta * 2.0 ** k for k in range(-halvings, doublings + 1)], tf.float32)
         self.lo, self.hi = box
         self.batch_size = batch_size
         self._iterate = tf.function(self._iteration)

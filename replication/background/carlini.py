@@ -35,6 +35,7 @@ def attack_model(model, x_src: np.ndarray, y_src: np.ndarray, p, progress: bool)
         "outcomes": outcome_fractions(pred, np.repeat(y_src, 9)),
         "l2_mean": float(l2[success].mean()) if success.any() else None,
         "l2_median": float(np.median(l2[success])) if success.any() else None,
+        "per_attack": {"success": success, "l2": l2, "pred": pred, "target": targets},
         "gallery": {"x": x[:9].tolist(), "adv": adv[:9].tolist(), "pred": pred[:9].tolist(),
                     "target": targets[:9].tolist()},
     }

@@ -12,7 +12,7 @@ from replication.background import assembly, carlini, letters, training
 from replication.background.weak_attacks import NORMS, weak_attack
 from replication.background.outcomes import mean_std, outcome_fractions
 from replication.protocols import BackgroundProtocol
-from replication.results import RunStore, write_json
+from replication.results import RunStore, data_digest, run_fingerprint, write_json
 
 def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir, seed: int) -> Dict:
     """Section IV.A on EMNIST Balanced (or a class-balanced pool sample), one unit per fold."""
@@ -70,11 +70,20 @@ def aggregate(splits) -> Dict:
     return agg
 
 
-def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int) -> Dict:
-    """Run (or resume) the whole experiment; writes results.json, report.md and figures into `out`."""
+def open_store(protocol: BackgroundProtocol, out: Path, pool: assembly.Pool, seed: int, fork: bool) -> RunStore:
+    """The run folder, fingerprinted by protocol (letters included), seed and the pool's partition and content."""
+    data = {"pool_partition": pool.partition, "pool_size": int(len(pool.labels)),
+            "pool_digest": data_digest(pool.images, pool.labels)}
+    return RunStore(out, run_fingerprint("background", protocol.to_dict(), seed, data), fork, runtime.identity())
+
+
+def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False) -> Dict:
+    """Run (or resume) the whole experiment; writes results.json, report.md and figures into the run folder
+    (`out`, or with `fork` a sibling named by the fingerprint when `out` holds a run with other settings)."""
     start = time.time()
-    store = RunStore(out)
     pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
+    store = open_store(protocol, out, pool, seed, fork)
+    out = store.root
     if protocol.letters == "measured":
         selection = store.unit("letter_selection", lambda: select_letters(store, pool, protocol, data_dir, seed))
         kept = selection["kept"]
@@ -85,8 +94,9 @@ def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: 
               for i in range(protocol.splits)]
     cw = store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, protocol, data_dir, seed))
     results = {
-        "experiment": "background", "protocol": protocol.to_dict(), "seed": seed,
-        "versions": runtime.versions(), "device": runtime.device_description(),
+        "experiment": "background", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
+        "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
+        "run": runtime.identity(), "units_computed_by": store.computed_by_units(),
         "data": {"pool_partition": pool.partition, "pool_size": int(len(pool.labels)), "source": pool.source,
                  "warning": pool.warning, "kept_letters": kept},
         "letter_selection": selection, "splits": splits, "aggregate": aggregate(splits), "carlini": cw,

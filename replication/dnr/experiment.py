@@ -9,14 +9,14 @@ from typing import Dict, List, Optional, Tuple
 import keras
 import numpy as np
 
-from keras_models.dnr import FEATURE_LAYERS, build_cifar_net, build_mnist_net, compile_dnr_net, feature_extractor
+from keras_models.dnr import build_cifar_net, build_mnist_net, compile_dnr_net, feature_extractor
 from replication import published, runtime
 from replication.attacks import RejectPGD, double_init
 from replication.dnr import draws, evaluation
 from replication.dnr.rejection import DNR, NR, select_params
 from replication.dnr.tf_svm import Scorer, dnn_scorer, dnr_scorer, nr_scorer
 from replication.protocols import DNRDataset, DNRProtocol
-from replication.results import RunStore, load_or_train, write_json
+from replication.results import RunStore, data_digest, load_or_train, run_fingerprint, write_json
 
 MODELS = ("dnn", "nr", "dnr")
 N_CLASSES = 10
@@ -95,11 +95,19 @@ def scores_of(scorer: Scorer, x: np.ndarray, batch: int = 200) -> np.ndarray:
     return np.concatenate([scorer(x[i:i + batch]).numpy() for i in range(0, len(x), batch)])
 
 
+SECML_HALVINGS = 10
+
+
+def pgd(p: DNRDataset, scorer: Scorer, halvings: Optional[int] = None) -> RejectPGD:
+    """The protocol's defense-aware PGD on `scorer` (`halvings` overrides the protocol's line search)."""
+    return RejectPGD(scorer, eta=p.pgd_eta, max_iter=p.pgd_max_iter, tol=p.pgd_tol, doublings=p.pgd_doublings,
+                     batch_size=p.attack_batch, halvings=p.pgd_halvings if halvings is None else halvings)
+
+
 def attack_sweep(store: RunStore, p: DNRDataset, run: int, name: str, scorer: Scorer, x: np.ndarray,
                  y: np.ndarray) -> List[Dict]:
     """One model's security evaluation curve: one unit per eps."""
-    attack = RejectPGD(scorer, eta=p.pgd_eta, max_iter=p.pgd_max_iter, tol=p.pgd_tol, doublings=p.pgd_doublings,
-                       batch_size=p.attack_batch)
+    attack = pgd(p, scorer)
     gallery_eps = min(p.eps_grid[1:], key=lambda e: abs(e - GALLERY_EPS[p.name])) if len(p.eps_grid) > 1 else None
     points = []
     for eps in p.eps_grid:
@@ -124,8 +132,7 @@ def attack_sweep(store: RunStore, p: DNRDataset, run: int, name: str, scorer: Sc
 def restart_sweep(store: RunStore, p: DNRDataset, run: int, name: str, scorer: Scorer, x: np.ndarray,
                   y: np.ndarray, starts: np.ndarray, points: List[Dict]) -> List[Dict]:
     """The attack-strength check: secml's double-initialisation restart on the samples each eps left unevaded."""
-    attack = RejectPGD(scorer, eta=p.pgd_eta, max_iter=p.pgd_max_iter, tol=p.pgd_tol, doublings=p.pgd_doublings,
-                       batch_size=p.attack_batch)
+    attack = pgd(p, scorer)
     out = []
     for point in points:
         def compute(point=point):
@@ -139,16 +146,38 @@ def restart_sweep(store: RunStore, p: DNRDataset, run: int, name: str, scorer: S
             return {"eps": point["eps"], "accuracy": accuracy,
                     "rejection": point["rejection"] if point["eps"] == 0 else 100.0 * float(rejected.mean()),
                     "restart_gain": 100.0 * float(result["restart_evaded"].mean()),
-                    "restarted": int(len(result["index"])), "seconds": time.time() - start}
+                    "restarted": int(len(result["index"])), "seconds": time.time() - start,
+                    "evaded": result["evaded"]}
         out.append(store.unit(f"{p.name}/run{run}/{name}/double_init/eps{point['eps']:g}", compute))
     return out
 
 
-def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, data_dir: Optional[str], seed: int) -> Dict:
+def line_search_check(store: RunStore, p: DNRDataset, name: str, scorer: Scorer, x: np.ndarray, y: np.ndarray,
+                      points: List[Dict]) -> List[Dict]:
+    """The paper's step search (eta * 2^k, k >= 0) against secml's, which may also shrink the step (10 halvings),
+    on the same samples at `p.line_search_check`'s eps: per-sample evasion under each (run 0)."""
+    attack = pgd(p, scorer, halvings=SECML_HALVINGS)
+    out = []
+    for point in points:
+        if not any(abs(point["eps"] - e) < 1e-9 for e in p.line_search_check):
+            continue
+
+        def compute(point=point):
+            start = time.time()
+            adv, _ = attack.attack(x, y, point["eps"])
+            scores = scores_of(scorer, adv)
+            top, pred = np.asarray(point["top"]), np.asarray(point["pred"])
+            return {"eps": point["eps"], "seconds": time.time() - start,
+                    "evaded_paper": (pred != y) & (top > scorer.theta),
+                    "evaded_secml": (scores.argmax(1) != y) & (scores.max(1) > scorer.theta)}
+        out.append(store.unit(f"{p.name}/run0/{name}/line_search/eps{point['eps']:g}", compute))
+    return out
+
+
+def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, pool: draws.Pool, seed: int) -> Dict:
     """Network, then per run: defenses, equality check, and the three security evaluation curves."""
-    pool = draws.load_pool(p, data_dir, seed)
     model = train_network(store, p, pool, seed)
-    layers = FEATURE_LAYERS[p.name]
+    layers = list(p.feature_layers)
     extractor = feature_extractor(model, layers)
     runs = []
     for run in range(p.runs):
@@ -160,6 +189,9 @@ def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, data_dir:
                            lambda: equality_check(scorers, nr, dnr, extractor, pool.images[draw["validation"]][:200]))
         curves = {m: attack_sweep(store, p, run, m, scorers[m], x, y) for m in MODELS}
         runs.append({"defenses": info, "equality": check, "curves": curves, "y": y})
+        if run == 0 and p.line_search_check:
+            runs[-1]["line_search"] = {m: line_search_check(store, p, m, scorers[m], x, y, curves[m])
+                                       for m in ("nr", "dnr")}
         if p.double_init:
             reference = draws.pixels(pool.images[draw["validation"]])
             runs[-1]["double_init"] = {
@@ -168,6 +200,13 @@ def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, data_dir:
                 for m in MODELS}
     return {"feature_layers": layers, "network": model.name, "network_params": int(model.count_params()),
             "data_source": pool.source, "runs": runs, "aggregate": aggregate(p, runs)}
+
+
+def open_store(protocol: DNRProtocol, out: Path, pools: Dict[str, draws.Pool], seed: int, fork: bool) -> RunStore:
+    """The run folder, fingerprinted by protocol, seed and the content of both datasets."""
+    data = {name: {"source": pool.source, "digest": data_digest(pool.images, pool.labels)}
+            for name, pool in pools.items()}
+    return RunStore(out, run_fingerprint("dnr", protocol.to_dict(), seed, data), fork, runtime.identity())
 
 
 def aggregate(p: DNRDataset, runs: List[Dict]) -> Dict:
@@ -202,17 +241,22 @@ def mean_std(values: List[List[float]]) -> Dict[str, List[float]]:
             "std": (values.std(0, ddof=1) if len(values) > 1 else 0 * values[0]).tolist()}
 
 
-def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int) -> Dict:
-    """Run (or resume) both datasets; writes results.json, report.md and figures into `out`."""
+def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False) -> Dict:
+    """Run (or resume) both datasets; writes results.json, report.md and figures into the run folder (`out`, or
+    with `fork` a sibling named by the fingerprint when `out` holds a run with other settings)."""
     start = time.time()
-    store = RunStore(out)
+    pools = {p.name: draws.load_pool(p, data_dir, seed) for p in (protocol.mnist, protocol.cifar10)}
+    store = open_store(protocol, out, pools, seed, fork)
     datasets = {}
     for p in (protocol.mnist, protocol.cifar10):
         t = time.time()
-        datasets[p.name] = run_dataset(store, p, protocol, data_dir, seed)
+        datasets[p.name] = run_dataset(store, p, protocol, pools[p.name], seed)
         datasets[p.name]["seconds_this_invocation"] = time.time() - t
-    results = {"experiment": "dnr", "protocol": protocol.to_dict(), "seed": seed, "versions": runtime.versions(),
-               "device": runtime.device_description(), "datasets": datasets, "resumed_units": store.resumed}
+    out = store.root
+    results = {"experiment": "dnr", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
+               "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
+               "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "datasets": datasets,
+               "resumed_units": store.resumed}
     from replication.dnr import figures, report
     results["figures"] = figures.draw_all(results, store)
     results["wall_seconds_this_invocation"] = time.time() - start

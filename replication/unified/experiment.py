@@ -12,10 +12,10 @@ from replication import runtime
 from replication.attacks import double_init
 from replication.dnr import evaluation
 from replication.protocols import UnifiedProtocol
-from replication.results import RunStore, write_json
-from replication.unified import attacks
+from replication.results import RunStore, data_digest, run_fingerprint, write_json
+from replication.unified import attacks, style
 from replication.unified.detectors import Detector, evaded, outcomes, predict
-from replication.unified.models import MODELS, build
+from replication.unified.models import MODELS, Data, build, load_data
 
 CURVE_MODELS = ("baseline", "background")   # part 1: the background-class paper's two models
 REJECTORS = ("background", "nr", "dnr")     # part 3: the models with a reject option
@@ -44,18 +44,41 @@ def first_below(eps: List[float], acc: List[float], level: float) -> Optional[fl
     return next((e for e, a in zip(eps, acc) if e > 0 and a < level), None)
 
 
-def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int) -> Dict:
-    """Run (or resume) all three parts; writes results.json, report.md and figures into `out`."""
+def open_store(protocol: UnifiedProtocol, out: Path, data: Data, seed: int, fork: bool) -> RunStore:
+    """The run folder, fingerprinted by protocol, seed and the content of the MNIST pool and EMNIST images."""
+    digest = {"mnist": data_digest(data.mnist.images, data.mnist.labels),
+              "emnist": data_digest(data.letters, data.emnist_digits, data.emnist_digit_labels),
+              "emnist_partition": data.letter_info["partition"]}
+    return RunStore(out, run_fingerprint("unified", protocol.to_dict(), seed, digest), fork, runtime.identity())
+
+
+def style_control(store: RunStore, data: Data, setup, seed: int) -> Dict:
+    """Does the background class detect EMNIST's style? (see `replication.unified.style`)."""
+    def compute():
+        mnist = data.mnist.images[data.mnist.dnn_idx][:len(data.emnist_digits)]
+        return {"separability": style.style_separability(mnist, data.emnist_digits, seed),
+                "background_on_emnist_digits": style.background_on_emnist_digits(
+                    setup.detectors["background"], data.emnist_digits, data.emnist_digit_labels)}
+    return store.unit("style_control", compute)
+
+
+def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False) -> Dict:
+    """Run (or resume) all three parts; writes results.json, report.md and figures into the run folder (`out`, or
+    with `fork` a sibling named by the fingerprint when `out` holds a run with other settings)."""
     start = time.time()
-    store = RunStore(out)
-    setup = build(store, protocol, data_dir, seed)
+    data = load_data(protocol, data_dir, seed)
+    store = open_store(protocol, out, data, seed, fork)
+    out = store.root
+    setup = build(store, protocol, data, seed)
     x, y, dets = setup.x, setup.y, setup.detectors
+    control = style_control(store, data, setup, seed)
     curves = {m: {a: [point(store, m, dets[m], a, e, x, y, protocol) for e in grid(protocol, a)]
                   for a in attacks.ATTACKS} for m in CURVE_MODELS}
     axis = one_axis(store, protocol, setup)
-    results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed,
-               "versions": runtime.versions(), "device": runtime.device_description(), "setup": setup.info,
-               "curves": curves, "axis": axis,
+    results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
+               "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
+               "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "setup": setup.info,
+               "style_control": control, "curves": curves, "axis": axis,
                "tradeoff": {m: tradeoff_curves(axis["points"][m], y, protocol.tradeoff_eps) for m in REJECTORS},
                "resumed_units": store.resumed}
     from replication.unified import figures, report
