@@ -137,7 +137,7 @@ def dnr(level: str) -> DNRProtocol:
     if level == "fast":
         return DNRProtocol("fast",
                            dataclasses.replace(mnist, epochs=3, runs=2, svm_train=2000, validation=500, test=100,
-                                               search_params=False, pgd_max_iter=30),
+                                               cv_samples=1000, pgd_max_iter=30),
                            dataclasses.replace(cifar, dnn_train=10000, epochs=3, runs=1, svm_train=1000,
                                                validation=300, test=40, search_params=False, pgd_max_iter=10,
                                                attack_batch=40))

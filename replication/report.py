@@ -1,77 +1,74 @@
-"""Measured beside published: one row per number, with the difference and a verdict."""
+"""Measured beside published: one row per number, with its interval, the difference and a verdict."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Sequence
 
+from replication import stats
 from replication.published import Published
+from replication.stats import Interval
 
-TOLERANCE_RULE = (
-    "Verdicts: **within published std** when |measured - published| <= 2 x the published std "
-    "(where the paper gives one); else **within tolerance** when the difference is at most "
-    "2 percentage points for percentages, or 5% of the published value for counts; else **outside**. **not comparable** marks rows whose protocol differs from "
-    "the paper's in a way that changes the number (e.g. another EMNIST partition as pool).")
+VERDICT_RULE = stats.VERDICT_RULE
+VERDICTS = ("consistent", "inconsistent", "inconclusive", "not comparable")
 
 
 @dataclass
 class Row:
-    """One measured number beside its published counterpart."""
+    """One measured number (with its interval) beside its published counterpart.
+
+    `same_as` names the row that holds the same measurement (e.g. Table IV's FGS success is Table V's "other
+    digit"): the row is shown, but its verdict is that row's and it is not counted twice.
+    """
 
     label: str
-    measured: float
+    measured: Interval
     published: Published
-    measured_std: Optional[float] = None
     comparable: bool = True
+    same_as: Optional[str] = None
 
     @property
     def difference(self) -> float:
-        return self.measured - self.published.value
+        return self.measured.estimate - self.published.value
+
+    @property
+    def band(self) -> tuple:
+        return stats.published_band(self.published.value, self.published.std)
 
     @property
     def verdict(self) -> str:
-        return verdict(self.measured, self.published, self.comparable)
+        if not self.comparable:
+            return "not comparable"
+        return stats.compare(self.measured, self.band, self.published.unit)
 
 
-def tolerance(pub: Published) -> float:
-    """Allowed absolute difference for `pub` when its std is not given or exceeded."""
-    if pub.unit == "%":
-        return 2.0
-    return 0.05 * abs(pub.value)
+def exact(values: Sequence[float]) -> Interval:
+    """A number with no sampling noise (e.g. split sizes): its mean, and its range over splits as the interval."""
+    return Interval(sum(values) / len(values), min(values), max(values), len(values), "exact; range over splits")
 
 
-def verdict(measured: float, pub: Published, comparable: bool = True) -> str:
-    """The verdict of TOLERANCE_RULE."""
-    if not comparable:
-        return "not comparable"
-    diff = abs(measured - pub.value)
-    if pub.std is not None and diff <= 2 * pub.std:
-        return "within published std"
-    if diff <= tolerance(pub):
-        return "within tolerance"
-    return "outside"
-
-
-def _fmt(value: float, unit: str, std: Optional[float] = None) -> str:
-    text = f"{value:,.0f}" if unit != "%" else f"{value:.2f}"
-    if std is not None:
-        text += f" ({std:.2f})" if unit == "%" else f" ({std:,.0f})"
-    return text
+def _fmt(value: float, unit: str) -> str:
+    return f"{value:,.0f}" if unit != "%" else f"{value:.2f}"
 
 
 def markdown_table(rows: Iterable[Row]) -> str:
-    """Markdown table: quantity | measured (std) | published (std) | difference | verdict | source."""
-    lines = ["| quantity | measured (std) | published (std) | difference | verdict | source |",
-             "|---|---|---|---|---|---|"]
+    """Markdown table: quantity | measured [95% interval] | N | published (std) | band | difference | verdict."""
+    lines = ["| quantity | measured [95% interval] | N | published (std) | published band | difference | verdict "
+             "| source |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        p = r.published
-        lines.append(f"| {r.label} | {_fmt(r.measured, p.unit, r.measured_std)} | {_fmt(p.value, p.unit, p.std)} "
-                     f"| {r.difference:+,.2f} | {r.verdict} | {p.source} |")
+        p, m = r.published, r.measured
+        pub = _fmt(p.value, p.unit) + (f" ({_fmt(p.std, p.unit)})" if p.std is not None else "")
+        lo, hi = r.band
+        band = f"[{_fmt(lo, p.unit)}, {_fmt(hi, p.unit)}]" if p.std is not None else "the value"
+        verdict = f"= {r.same_as}" if r.same_as else r.verdict
+        lines.append(f"| {r.label} | {_fmt(m.estimate, p.unit)} [{_fmt(m.low, p.unit)}, {_fmt(m.high, p.unit)}] "
+                     f"| {m.n:,} ({m.method}) | {pub} | {band} | {r.difference:+,.2f} | {verdict} | {p.source} |")
     return "\n".join(lines)
 
 
 def verdict_counts(rows: List[Row]) -> dict:
-    """How many rows got each verdict."""
+    """How many rows got each verdict (rows that repeat another row's measurement are not counted)."""
     out: dict = {}
     for r in rows:
-        out[r.verdict] = out.get(r.verdict, 0) + 1
+        if r.same_as is None:
+            out[r.verdict] = out.get(r.verdict, 0) + 1
     return out

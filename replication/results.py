@@ -19,11 +19,12 @@ import numpy as np
 FINGERPRINT_FILE = "fingerprint.json"
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types (tuples become lists, NumPy values Python ones)."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):
@@ -36,13 +37,13 @@ def write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
-        json.dump(_jsonable(data), fh, indent=2, sort_keys=True)
+        json.dump(jsonable(data), fh, indent=2, sort_keys=True)
     os.replace(tmp, path)
 
 
 def fingerprint_hash(fingerprint: Dict) -> str:
     """Short stable hash of a fingerprint (its canonical JSON)."""
-    text = json.dumps(_jsonable(fingerprint), sort_keys=True)
+    text = json.dumps(jsonable(fingerprint), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -91,7 +92,7 @@ class RunStore:
                  computed_by: Optional[Dict] = None):
         """Open `root` for a run with `fingerprint`; on a mismatch fork into `root-<hash>` or raise."""
         root = Path(root)
-        self.fingerprint = _jsonable(fingerprint or {})
+        self.fingerprint = jsonable(fingerprint or {})
         self.hash = fingerprint_hash(self.fingerprint)
         diffs = self._mismatch(root)
         if diffs and fork:
@@ -131,7 +132,7 @@ class RunStore:
             self.resumed.append(name)
             return saved["result"]
         start = time.time()
-        result = _jsonable(compute())
+        result = jsonable(compute())
         seconds = time.time() - start
         write_json(path, {"result": result, "seconds": seconds, "fingerprint": self.hash,
                           "computed_by": self.computed_by})

@@ -1,0 +1,130 @@
+"""The DNR paper's checkable claims, judged per sample with intervals: supported / contradicted / inconclusive."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from replication import published, stats
+from replication.stats import Interval
+
+MODELS = ("dnn", "nr", "dnr")
+NEAR_ZERO = 5.0  # "about 0" accuracy: at most 5%
+# The paper does not say which eps "small" is; we take the eps of its own example figures, where it shows the
+# undefended DNN evaded (Fig. 5: eps 1 on MNIST; Fig. 6: eps 0.2 on CIFAR-10).
+SMALL_EPS = {"mnist": 1.0, "cifar10": 0.2}
+
+
+@dataclass
+class Claim:
+    """One claim: what it says, the rule, the measured interval, the verdict and the N that would decide it."""
+
+    claim: str
+    rule: str
+    measured: str
+    verdict: str
+    n_to_decide: Optional[int] = None
+
+
+def correct(run: Dict, model: str, i: int, restart: bool = False) -> np.ndarray:
+    """Per-sample correctness of one run at eps index i. At eps 0 a reject is an error; at eps > 0 a reject or the
+    true class is correct (Section 4.1.4); with `restart`, not evaded by the paper's attack or its restart."""
+    y = np.asarray(run["y"])
+    pt = run["curves"][model][i]
+    rejected = np.asarray(pt["top"]) <= run["defenses"]["theta"].get(model, -np.inf)
+    pred = np.asarray(pt["pred"])
+    if pt["eps"] == 0:
+        return (pred == y) & ~rejected
+    if restart:
+        return ~np.asarray(run["double_init"][model][i]["evaded"], bool)
+    return (pred == y) | rejected
+
+
+def correct_matrix(ds: Dict, model: str, restart: bool = False) -> Dict[str, np.ndarray]:
+    """Per-sample correctness, (samples of all runs, eps), and each sample's run."""
+    n_eps = len(ds["aggregate"]["eps"])
+    rows = [np.stack([correct(run, model, i, restart) for i in range(n_eps)], 1) for run in ds["runs"]]
+    runs = [np.full(len(run["y"]), r) for r, run in enumerate(ds["runs"])]
+    return {"correct": np.concatenate(rows).astype(float), "run": np.concatenate(runs)}
+
+
+def accuracy_intervals(ds: Dict, model: str, restart: bool = False) -> List[Interval]:
+    """Accuracy per eps with its interval (Wilson on the pooled samples, or t over runs if wider)."""
+    ns = [len(run["y"]) for run in ds["runs"]]
+    return [stats.rate([100.0 * float(np.mean(correct(run, model, i, restart))) for run in ds["runs"]], ns)
+            for i in range(len(ds["aggregate"]["eps"]))]
+
+
+def rejection_interval(ds: Dict, model: str, i: int = 0) -> Interval:
+    """Rejection rate at eps index i, with its interval."""
+    theta = [run["defenses"]["theta"][model] for run in ds["runs"]]
+    pcts = [100.0 * float(np.mean(np.asarray(run["curves"][model][i]["top"]) <= t))
+            for run, t in zip(ds["runs"], theta)]
+    return stats.rate(pcts, [len(run["y"]) for run in ds["runs"]])
+
+
+def dnr_minus_nr(ds: Dict, restart: bool = False) -> Dict:
+    """Paired bootstrap of DNR - NR accuracy: averaged over eps > 0 (the area between the curves) and per eps."""
+    a, b = correct_matrix(ds, "dnr", restart), correct_matrix(ds, "nr", restart)
+    diff = a["correct"][:, 1:] - b["correct"][:, 1:]
+    return {"mean": stats.bootstrap_mean(diff, a["run"]),
+            "per_eps": [stats.bootstrap_mean(diff[:, j], a["run"]) for j in range(diff.shape[1])]}
+
+
+def _judged(claim: str, rule: str, interval: Interval, verdict: str, boundary: float) -> Claim:
+    n = stats.n_to_decide(interval, boundary) if verdict == "inconclusive" else None
+    return Claim(claim, rule, f"{interval.text(1)} (N={interval.n})", verdict, n)
+
+
+def judge(name: str, ds: Dict) -> List[Claim]:
+    """Every checkable claim of the paper on one dataset."""
+    eps = ds["aggregate"]["eps"]
+    out = []
+    target = published.DNR_CLEAN_REJECT_RATE.value
+    lo, hi = stats.widened((target, target), "%")
+    for m in ("nr", "dnr"):
+        rej = rejection_interval(ds, m)
+        verdict = {"consistent": "supported", "inconsistent": "contradicted"}.get(
+            stats.compare(rej, (target, target)), "inconclusive")
+        edge = lo if abs(rej.estimate - lo) < abs(rej.estimate - hi) else hi
+        out.append(_judged(f"{m.upper()} rejects about 10% of clean samples",
+                           f"interval within [{lo:.1f}, {hi:.1f}] (a factor {stats.ODDS_MARGIN} in odds around 10%): "
+                           "supported; misses 10%: contradicted", rej, verdict, edge))
+    small = SMALL_EPS[name]
+    if any(abs(e - small) < 1e-9 for e in eps):
+        acc = accuracy_intervals(ds, "dnn")[[abs(e - small) < 1e-9 for e in eps].index(True)]
+        out.append(_judged(f"the undefended DNN falls to about 0 accuracy at small eps (eps {small:g}: the paper's "
+                           "example-figure eps)", f"accuracy at most {NEAR_ZERO:.0f}%", acc,
+                           stats.at_most(acc, NEAR_ZERO), NEAR_ZERO))
+    restart_runs = all("double_init" in run for run in ds["runs"])
+    for restart in (False, True) if restart_runs else (False,):
+        tag = " (with the restart)" if restart else ""
+        d = dnr_minus_nr(ds, restart)["mean"]
+        out.append(_judged(f"DNR accuracy >= NR accuracy across eps{tag}",
+                           "paired bootstrap of DNR - NR, averaged over eps > 0: interval above 0 supported, "
+                           "below 0 contradicted", d, stats.above(d, 0.0), 0.0))
+        last = [accuracy_intervals(ds, m, restart)[-1] for m in MODELS]
+        verdicts = [stats.at_most(iv, NEAR_ZERO) for iv in last]
+        verdict = ("contradicted" if "contradicted" in verdicts else
+                   "supported" if all(v == "supported" for v in verdicts) else "inconclusive")
+        worst = max(last, key=lambda iv: iv.high)
+        claim = _judged(f"every model's accuracy decays to about 0 at the largest eps {eps[-1]:g}{tag}",
+                        f"every model's accuracy at most {NEAR_ZERO:.0f}%", worst, verdict, NEAR_ZERO)
+        claim.measured = ", ".join(f"{m.upper()} {iv.text(1)}" for m, iv in zip(MODELS, last)) + f" (N={worst.n})"
+        out.append(claim)
+    return out
+
+
+def line_search(ds: Dict) -> List[Dict]:
+    """Accuracy under the paper's step search vs secml's (which may also shrink the step), paired per sample."""
+    run = ds["runs"][0]
+    out = []
+    for m, points in run.get("line_search", {}).items():
+        for pt in points:
+            paper, secml = np.asarray(pt["evaded_paper"], float), np.asarray(pt["evaded_secml"], float)
+            n = len(paper)
+            out.append({"model": m, "eps": pt["eps"], "paper": stats.wilson(n - paper.sum(), n),
+                        "secml": stats.wilson(n - secml.sum(), n), "seconds": pt["seconds"],
+                        "secml_minus_paper": stats.bootstrap_mean(paper - secml)})  # accuracy difference
+    return out
