@@ -1,30 +1,34 @@
 """A report's "Deviations from the paper" section, generated from the protocol used and the data it ran on."""
 from __future__ import annotations
 
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Tuple
 
 from replication.results import differences, jsonable
 
 # Protocol fields whose change alters the method, not only how much of it runs, and what the change means.
-METHOD_FIELDS: Dict[str, str] = {
+DNR_METHOD_FIELDS: Dict[str, str] = {
     "search_params": "the SVMs' (C, gamma) are not searched by 5-fold CV on our features but taken from the "
                      "authors' code, where they were tuned for their own network variants and layers",
     "feature_layers": "other layers feed the SVMs than the paper's",
     "pgd_halvings": "the attack's step search also tries steps below eta (secml's), unlike Algorithm 1",
+}
+BACKGROUND_METHOD_FIELDS: Dict[str, str] = {
     "letters": "the background letters are the paper's published set, not measured by the selection (Section IV.A)",
     "pool_split": "another EMNIST By Merge partition serves as the pool",
     "pool_limit": "the pool is a random subsample of the partition, so Table I's counts shrink with it",
 }
 
 
-def protocol_items(paper: Dict, used: Dict) -> List[str]:
-    """One line per protocol field that differs from the paper's: method changes first, then reduced counts."""
-    diffs = [d for d in differences(jsonable(paper), jsonable(used)) if not d.startswith("level:")]
+def protocol_items(paper: Dict, used: Dict, method_fields: Dict[str, str], ignore: Tuple[str, ...] = ()) -> List[str]:
+    """One line per protocol field that differs from the paper's: method changes (`method_fields`, by field name)
+    first, then reduced counts; fields under an `ignore` prefix (parts the experiment does not run) are left out."""
+    diffs = [d for d in differences(jsonable(paper), jsonable(used))
+             if not d.startswith("level:") and not d.startswith(ignore)]
     method, counts = [], []
     for d in diffs:
         field = d.split(":", 1)[0].split(".")[-1]
-        if field in METHOD_FIELDS:
-            method.append(f"**method**: `{d}`: {METHOD_FIELDS[field]}")
+        if field in method_fields:
+            method.append(f"**method**: `{d}`: {method_fields[field]}")
         else:
             counts.append(f"count: `{d}`")
     return method + counts

@@ -108,8 +108,9 @@ VERDICT_RULE = (
     "sqrt(10)), else the published value itself. A material difference is a factor "
     f"{ODDS_MARGIN} on the odds scale for rates (so small rates are judged on their own scale: 0.38% allows "
     f"0.28-0.48%), at least {POINT_MARGIN} points, or {100 * COUNT_MARGIN:.0f}% for counts. "
-    "**inconsistent**: the measured interval misses the band. **consistent**: it lies inside the band widened by "
-    "the material difference. **inconclusive**: neither (the interval is too wide to tell). **not comparable**: a "
+    "Widen the band by the material difference: **consistent** when the measured interval lies inside it (any "
+    "difference is immaterial), **inconsistent** when the interval misses it (the difference is material and beyond "
+    "noise), **inconclusive** otherwise (the interval is too wide to tell). **not comparable**: a "
     "protocol difference changes the quantity (another pool partition, or counts that depend on reduced sizes).")
 
 
@@ -141,9 +142,9 @@ def widened(band: tuple, unit: str) -> tuple:
 
 def compare(measured: Interval, band: tuple, unit: str = "%") -> str:
     """consistent / inconsistent / inconclusive (see VERDICT_RULE)."""
-    if measured.high < band[0] or measured.low > band[1]:
-        return "inconsistent"
     lo, hi = widened(band, unit)
+    if measured.high < lo or measured.low > hi:
+        return "inconsistent"
     if lo <= measured.low and measured.high <= hi:
         return "consistent"
     return "inconclusive"

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data folder (skip when absent) and a small trained MNIST model."""
+"""Shared fixtures: the real data folder (skip when absent; fail under CI) and a small trained MNIST model."""
 from __future__ import annotations
 
 import os
@@ -14,10 +14,18 @@ runtime.configure()
 DATA_DIR = Path(os.environ.get("REPLICATION_TEST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
+def under_ci() -> bool:
+    """CI sets CI=true: there, tests that need the real data fail instead of skipping."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     if not (DATA_DIR / "mnist").is_dir():
-        pytest.skip(f"real data folder {DATA_DIR} is absent (set REPLICATION_TEST_DATA)")
+        message = f"real data folder {DATA_DIR} is absent (set REPLICATION_TEST_DATA)"
+        if under_ci():
+            pytest.fail(f"{message}: under CI the data tests must run, not skip", pytrace=False)
+        pytest.skip(message)
     return DATA_DIR
 
 

@@ -24,11 +24,23 @@ def test_upstream_cleverhans_fails_on_keras3(small_model, correct_samples):
         CarliniWagnerL2(logits(small_model), **BOX, max_iterations=5, binary_search_steps=1).attack(x)
 
 
-def test_upstream_const_couples_the_batch():
-    """CleverHans' const has the image's shape: const * loss broadcasts across examples (#1205)."""
-    shape = (3, 28, 28, 1)
-    coupled = (tf.ones(shape) * 1e-3) * tf.ones(shape[:1])
-    assert coupled.shape == (3, 28, 28, 3)
+def test_upstream_loss_couples_the_batch(small_model, correct_samples):
+    """CleverHans' own loss_fn with its image-shaped const (#1205): the batch's loss is not the sum of the examples'
+    losses (each example's margin term is scaled by the batch size), so an example's attack depends on its mates.
+    Our attack's per-example independence is shown by `test_result_does_not_depend_on_batch_mates`."""
+    from cleverhans.tf2.attacks.carlini_wagner_l2 import loss_fn
+    x, y = correct_samples[0][:3], correct_samples[1][:3]
+    x_new = tf.constant(np.clip(x + 0.05, -0.5, 0.5))
+    targets = tf.one_hot((y + 1) % 10, 10)
+
+    def upstream_loss(i):
+        part = slice(i, i + 1) if i is not None else slice(None)
+        const = tf.ones(x[part].shape) * 1e-3  # as CleverHans 4.0.0 builds it
+        return float(loss_fn(x=tf.constant(x[part]), x_new=x_new[part], y_true=targets[part],
+                             y_pred=small_model(x_new[part], training=False), confidence=0.0, const=const,
+                             targeted=True, clip_min=-0.5, clip_max=0.5)[0])
+
+    assert upstream_loss(None) != pytest.approx(sum(upstream_loss(i) for i in range(3)), rel=1e-3)
 
 
 def test_targeted_reaches_every_target_with_small_l2(small_model, correct_samples):

@@ -1,11 +1,11 @@
-"""`paper` is the published protocol; `fast` and `smoke` change only counts."""
+"""`paper` is the published protocol; `fast` changes only counts, `smoke` also declares its subsampled pool."""
 import dataclasses
 
 import pytest
 
-from replication import protocols
+from replication import deviations, protocols
 
-COUNT_FIELDS = {"pool_limit", "splits", "epochs", "selection_per_class", "selection_folds", "selection_repeats",
+COUNT_FIELDS = {"splits", "epochs", "selection_per_class", "selection_folds", "selection_repeats",
                 "selection_epochs", "curve_samples", "fgs_grid", "fg_grid", "carlini"}
 CARLINI_COUNT_FIELDS = {"per_class", "epochs", "sources", "binary_search_steps", "max_iterations", "batch_size"}
 
@@ -22,14 +22,25 @@ def test_paper_protocol_is_the_published_one():
 
 
 @pytest.mark.parametrize("level", ["fast", "smoke"])
-def test_reduced_protocols_change_only_counts(level):
+def test_reduced_protocols_change_counts_or_declare_it(level):
+    """Counts only, or a method change the report's generated deviations section names."""
     paper, other = protocols.background("paper"), protocols.background(level)
     changed = {f.name for f in dataclasses.fields(paper) if getattr(paper, f.name) != getattr(other, f.name)}
-    assert changed - {"level"} <= COUNT_FIELDS
+    declared = set(deviations.BACKGROUND_METHOD_FIELDS)
+    assert changed - {"level"} <= COUNT_FIELDS | declared
+    items = deviations.protocol_items(paper.to_dict(), other.to_dict(), deviations.BACKGROUND_METHOD_FIELDS)
+    for field in changed & declared:
+        assert any(item.startswith(f"**method**: `{field}:") for item in items), field
     c_changed = {f.name for f in dataclasses.fields(paper.carlini)
                  if getattr(paper.carlini, f.name) != getattr(other.carlini, f.name)}
     assert c_changed <= CARLINI_COUNT_FIELDS
     assert other.fgs_eps in other.fgs_grid and other.fg_eps in other.fg_grid
+
+
+def test_fast_background_changes_only_counts():
+    items = deviations.protocol_items(protocols.background("paper").to_dict(), protocols.background("fast").to_dict(),
+                                      deviations.BACKGROUND_METHOD_FIELDS)
+    assert items and not [i for i in items if i.startswith("**method**")]
 
 
 def test_protocol_record_and_unknown_level():

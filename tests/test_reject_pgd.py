@@ -112,3 +112,16 @@ def test_reject_aware_attack_respects_ball_box_and_descends(setup):
     plain = RejectPGD(scorer, eta=0.01, max_iter=15)(x, y, 2.0)
     pred = with_reject(tf.constant(plain)).numpy().argmax(1)
     assert aware >= ((pred != y) & (pred != 10)).mean() + 0.1  # measured 45% vs 25%: Eq. 1 stalls in the reject region
+
+
+def test_secml_step_search_shrinks_where_algorithm_1_stalls():
+    """Omega = 1e4 (x - 0.503)^2 from x = 0.5: every step eta * 2^k >= 0.01 overshoots the valley, so Algorithm 1
+    cannot lower Omega and stops; the smaller steps secml also tries (eta / 4 = 0.0025) find it."""
+    scorer = lambda z: tf.concat([1e4 * tf.square(tf.reshape(z, [-1, 1]) - 0.503), tf.zeros([tf.shape(z)[0], 1])], 1)  # noqa: E731
+    x, y = np.full((1, 1), 0.5, np.float32), np.zeros(1, np.int64)
+    _, paper = RejectPGD(scorer, eta=0.01, max_iter=5).attack(x, y, 1.0)
+    _, secml = RejectPGD(scorer, eta=0.01, max_iter=5, halvings=10).attack(x, y, 1.0)
+    assert paper[-1, 0] == pytest.approx(paper[0, 0])  # stalled at the start (0.09)
+    assert secml[-1, 0] < 0.01 * secml[0, 0]
+    with pytest.raises(ValueError, match="halvings"):
+        RejectPGD(scorer, halvings=-1)

@@ -1,29 +1,35 @@
-"""Measured-vs-published rows, verdict rule, and the published data module."""
+"""Measured-vs-published rows, the verdict rule, and the published data module."""
 import pytest
 
 from replication import published
 from replication.published import Published
-from replication.report import Row, markdown_table, verdict, verdict_counts
+from replication.report import Row, exact, markdown_table, verdict_counts
+from replication.stats import Interval, wilson
 
 
-def test_verdict_rule():
+def test_row_verdicts_follow_the_rule():
     p = Published(68.39, "Table V", std=12.5)
-    assert verdict(90.0, p) == "within published std"
-    assert verdict(95.0, p) == "outside"
-    q = Published(99.62, "Table III")
-    assert verdict(98.0, q) == "within tolerance"
-    assert verdict(90.0, q) == "outside"
-    assert verdict(34000, Published(34432, "Table I", unit="images")) == "within tolerance"
-    assert verdict(5000, Published(34432, "Table I", unit="images"), comparable=False) == "not comparable"
+    assert Row("a", Interval(70.0, 66.0, 74.0, 6000, "t"), p).verdict == "consistent"
+    assert Row("a", Interval(95.0, 93.0, 97.0, 6000, "t"), p).verdict == "inconsistent"
+    assert Row("a", Interval(55.6, 0.0, 100.0, 6000, "t"), p).verdict == "inconclusive"
+    assert Row("a", Interval(98.98, 98.9, 99.06, 30000, "t"), Published(99.62, "Table III")).verdict == "inconsistent"
+    counts = Published(34432, "Table I", unit="images")
+    assert Row("n", exact([34400, 34460]), counts).verdict == "consistent"
+    assert Row("n", exact([5000, 5000]), counts, comparable=False).verdict == "not comparable"
 
 
-def test_markdown_table_renders_measured_beside_published():
-    rows = [Row("FGS success, digits", 91.0, published.BACKGROUND["table4/fgs/baseline"], 1.5),
-            Row("baseline train digits", 51774, published.BACKGROUND["table1/baseline/train_digits"], comparable=False)]
+def test_markdown_table_and_counts_skip_repeated_measurements():
+    other = wilson(910, 1000)
+    rows = [Row("FGS 0.25, digits: other digit", other, published.BACKGROUND["table5/fgs/baseline/other_digit"]),
+            Row("FGS success, digits", other, published.BACKGROUND["table4/fgs/baseline"],
+                same_as="Table V, FGS 0.25, digits: other digit"),
+            Row("baseline train digits", exact([51774, 51774]), published.BACKGROUND["table1/baseline/train_digits"],
+                comparable=False)]
     text = markdown_table(rows)
-    assert "| FGS success, digits | 91.00 (1.50) | 92.00 | -1.00 | within tolerance | McCoyd & Wagner 2018, Table IV |" in text
-    assert "| baseline train digits | 51,774 | 310,912 |" in text and "not comparable" in text
-    assert verdict_counts(rows) == {"within tolerance": 1, "not comparable": 1}
+    assert "| FGS 0.25, digits: other digit | 91.00 [89.07, 92.62] | 1,000 (Wilson) | 91.74 (1.92) |" in text
+    assert "= Table V, FGS 0.25, digits: other digit" in text
+    assert "| baseline train digits | 51,774 [51,774, 51,774] |" in text and "not comparable" in text
+    assert verdict_counts(rows) == {rows[0].verdict: 1, "not comparable": 1}  # Table IV's copy is not counted
 
 
 def test_published_numbers_are_complete_and_sourced():

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from replication.results import RunStore, write_json
 
@@ -25,3 +26,53 @@ def test_failed_unit_leaves_nothing(tmp_path):
     write_json(tmp_path / "x.json", {"a": 1})
     assert json.loads((tmp_path / "x.json").read_text()) == {"a": 1}
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def _fp(seed=0, letters="measured", digest="abc"):
+    return {"experiment": "background", "protocol": {"level": "fast", "letters": letters}, "seed": seed,
+            "data": {"pool_partition": "test", "pool_digest": digest}, "package": "0.2.0"}
+
+
+def test_same_fingerprint_resumes_other_settings_stop_with_the_difference(tmp_path):
+    from replication.results import FingerprintMismatch
+    RunStore(tmp_path, _fp()).unit("split0", lambda: {"acc": 99.0})
+    assert RunStore(tmp_path, _fp()).unit("split0", lambda: {"acc": 0.0}) == {"acc": 99.0}
+    for other, named in ((_fp(seed=1), "seed: 0 -> 1"), (_fp(letters="published"), "protocol.letters"),
+                         (_fp(digest="xyz"), "data.pool_digest")):
+        with pytest.raises(FingerprintMismatch, match=named.replace(".", r"\.")):
+            RunStore(tmp_path, other)
+
+
+def test_default_folder_forks_for_other_settings(tmp_path):
+    first = RunStore(tmp_path / "fast", _fp())
+    first.unit("split0", lambda: {"acc": 99.0})
+    forked = RunStore(tmp_path / "fast", _fp(seed=1), fork=True)
+    assert forked.root != first.root and forked.root.name.startswith("fast-")
+    assert forked.unit("split0", lambda: {"acc": 50.0}) == {"acc": 50.0}  # computed, not the seed-0 unit
+    again = RunStore(tmp_path / "fast", _fp(seed=1), fork=True)  # the fork itself resumes
+    assert again.root == forked.root and again.unit("split0", lambda: {"acc": 0.0}) == {"acc": 50.0}
+
+
+def test_folder_without_fingerprint_and_foreign_units_are_refused(tmp_path):
+    from replication.results import FingerprintMismatch
+    write_json(tmp_path / "old" / "units" / "split0.json", {"result": 1})  # made by a version without fingerprints
+    with pytest.raises(FingerprintMismatch, match="without one"):
+        RunStore(tmp_path / "old", _fp())
+    store = RunStore(tmp_path / "new", _fp())
+    write_json(tmp_path / "new" / "units" / "split1.json", {"result": 2, "fingerprint": "deadbeef"})
+    with pytest.raises(FingerprintMismatch, match="unit fingerprint"):
+        store.unit("split1", lambda: 3)
+
+
+def test_units_record_who_computed_them(tmp_path):
+    store = RunStore(tmp_path, _fp(), computed_by={"host": "a", "threads": 2})
+    store.unit("u1", lambda: 1)
+    store.unit("u2", lambda: 2)
+    assert store.computed_by_units() == [{"computed_by": {"host": "a", "threads": 2}, "units": 2}]
+
+
+def test_data_digest_is_content_not_location():
+    from replication.results import data_digest
+    a = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert data_digest(a) == data_digest(a.copy()) != data_digest(a[::-1].copy())
+    assert data_digest(a) != data_digest(a.astype(np.int64))

@@ -72,8 +72,13 @@ def test_smoke_run_writes_every_part(tmp_path, data_dir):
         assert (out / name).stat().st_size > 1000
     saved = json.loads((out / "results.json").read_text())
     assert set(saved["axis"]["points"]) == {"baseline", "background", "dnn", "nr", "dnr"}
-    for m, points in saved["axis"]["restart"].items():  # a restart can only add evasions
-        assert all(rs["accuracy"] <= pt["accuracy"] + 1e-9 for rs, pt in zip(points, saved["axis"]["points"][m]))
+    for heading in ("Control: does the background class learn EMNIST's style?", "Worst case of the axis's attacks",
+                    "Deviations from the paper", "adaptive - weak / 2 (paired)"):
+        assert heading in report, heading
+    control = saved["style_control"]  # seed-0 regression ranges (measured 91% and 59%)
+    assert control["separability"]["correct"] / control["separability"]["n"] >= 0.85
+    bg = control["background_on_emnist_digits"]
+    assert 0.4 <= bg["detected"] / bg["n"] <= 0.8
     for m, lowest in saved["axis"]["worst_case"].items():
         curves = [saved["axis"]["points"][m], saved["axis"]["restart"][m], saved["axis"]["reject_aware"].get(m, [])]
         assert all(low <= pt["accuracy"] + 1e-9 for c in curves for low, pt in zip(lowest, c))
@@ -82,3 +87,37 @@ def test_smoke_run_writes_every_part(tmp_path, data_dir):
             assert pt["correct"] + pt["other_digit"] + pt["detected"] == pytest.approx(100.0)
     again = experiment.run(protocols.unified("smoke"), out, data_dir, seed=0)  # resumes: nothing recomputed
     assert len(again["resumed_units"]) >= len(list((out / "units").rglob("*.json")))
+
+
+def test_style_control_tells_separable_styles_from_one_style():
+    from replication.unified import style
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 200, (600, 28, 28, 1)).astype(np.uint8)
+    same = style.style_separability(a[:300], a[300:], seed=0)
+    framed = a[300:].copy()
+    framed[:, :3] = 255  # a frame only one "style" has
+    other = style.style_separability(a[:300], framed, seed=0)
+    assert other["correct"] / other["n"] > 0.95 and same["correct"] / same["n"] < 0.7
+
+
+def test_style_control_counts_detections_on_emnist_digits():
+    from replication.unified import style
+    from replication.unified.detectors import Detector
+    images = np.zeros((4, 28, 28, 1), np.uint8)
+    images[:2] = 255  # bright images: the fake detector calls them background
+    det = Detector("fake", lambda x: tf.one_hot(tf.zeros(tf.shape(x)[0], tf.int32), 10),
+                   lambda x: 0.5 - tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), 1))
+    out = style.background_on_emnist_digits(det, images, np.array([0, 0, 0, 1]))
+    assert out == {"detected": 2, "correct": 1, "n": 4}
+
+
+def test_worst_case_claims_use_every_attack_per_sample():
+    from replication.unified import claims
+    y = np.array([0, 0, 0, 0])
+    clean = {"eps": 0.0, "pred": [0, 0, 0, 0], "margin": [1.0, 1.0, 1.0, -1.0]}
+    adv = {"eps": 1.0, "pred": [1, 0, 0, 0], "margin": [1.0, 1.0, 1.0, 1.0]}        # evades sample 0
+    aware = {"eps": 1.0, "pred": [0, 1, 0, 0], "margin": [1.0, 1.0, -1.0, 1.0]}      # evades 1; 2 detected
+    axis = {"eps": [0.0, 1.0], "points": {"nr": [clean, adv]}, "restart": {"nr": [{}, {"evaded": [0, 0, 0, 1]}]},
+            "reject_aware": {"nr": [clean, aware]}}
+    c = claims.correct_per_sample(axis, "nr", y)
+    assert c[:, 0].tolist() == [1, 1, 1, 0] and c[:, 1].tolist() == [0, 0, 1, 0]

@@ -221,7 +221,8 @@ def render(r: Dict) -> str:
 
 def deviation_items(r: Dict) -> List[str]:
     """Protocol fields that differ from `paper`, and the data facts that differ from the paper's."""
-    items = deviations.protocol_items(protocols.background("paper").to_dict(), r["protocol"])
+    items = deviations.protocol_items(protocols.background("paper").to_dict(), r["protocol"],
+                                       deviations.BACKGROUND_METHOD_FIELDS)
     d = r["data"]
     if d["pool_partition"] != "train":
         items.insert(0, f"**data**: the pool is EMNIST By Merge `{d['pool_partition']}` ({d['pool_size']:,} "

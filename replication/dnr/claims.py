@@ -90,7 +90,7 @@ def judge(name: str, ds: Dict) -> List[Claim]:
         edge = lo if abs(rej.estimate - lo) < abs(rej.estimate - hi) else hi
         out.append(_judged(f"{m.upper()} rejects about 10% of clean samples",
                            f"interval within [{lo:.1f}, {hi:.1f}] (a factor {stats.ODDS_MARGIN} in odds around 10%): "
-                           "supported; misses 10%: contradicted", rej, verdict, edge))
+                           "supported; misses that range: contradicted", rej, verdict, edge))
     small = SMALL_EPS[name]
     if any(abs(e - small) < 1e-9 for e in eps):
         acc = accuracy_intervals(ds, "dnn")[[abs(e - small) < 1e-9 for e in eps].index(True)]

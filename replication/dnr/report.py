@@ -101,7 +101,7 @@ def _dataset_section(name: str, ds: Dict, p: Dict) -> List[str]:
 def deviation_items(r: Dict) -> List[str]:
     """Protocol fields that differ from `paper`, and the layer choice against the authors' public code."""
     p = r["protocol"]
-    items = deviations.protocol_items(protocols.dnr("paper").to_dict(), p)
+    items = deviations.protocol_items(protocols.dnr("paper").to_dict(), p, deviations.DNR_METHOD_FIELDS)
     for name, layers in protocols.AUTHORS_CODE_LAYERS.items():
         used = p[name]["feature_layers"]
         if list(used) != list(layers):

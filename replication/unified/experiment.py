@@ -78,7 +78,7 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
                "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
                "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "setup": setup.info,
-               "style_control": control, "curves": curves, "axis": axis,
+               "style_control": control, "y": y, "curves": curves, "axis": axis,
                "tradeoff": {m: tradeoff_curves(axis["points"][m], y, protocol.tradeoff_eps) for m in REJECTORS},
                "resumed_units": store.resumed}
     from replication.unified import figures, report

@@ -1,0 +1,68 @@
+"""Per-sample statements of the unified report, each with its interval: where detection collapses, DNR vs NR on
+the common axis, and the style control."""
+from __future__ import annotations
+
+from typing import Dict, List
+
+import numpy as np
+
+from replication import stats
+from replication.stats import Interval
+from replication.unified.detectors import evaded
+
+
+def detected(pt: Dict) -> np.ndarray:
+    return np.asarray(pt["margin"]) <= 0
+
+
+def collapse(weak: Dict, adaptive: Dict) -> Dict:
+    """'Detection collapses' (the adaptive attack's detection is at most half the weak attack's), paired per sample:
+    the bootstrap interval of mean(adaptive detected - weak detected / 2), supported when it lies at or below 0."""
+    d_weak, d_adaptive = detected(weak).astype(float), detected(adaptive).astype(float)
+    diff = stats.bootstrap_mean(d_adaptive - 0.5 * d_weak)
+    verdict = "supported" if diff.high <= 0 else "contradicted" if diff.low > 0 else "inconclusive"
+    return {"weak": stats.wilson(d_weak.sum(), len(d_weak)), "adaptive": stats.wilson(d_adaptive.sum(), len(d_adaptive)),
+            "difference": diff, "verdict": verdict}
+
+
+def correct_per_sample(axis: Dict, model: str, y: np.ndarray) -> np.ndarray:
+    """(samples, eps) correctness on the axis under the worst case of its attacks (evaded by none of them); at eps 0
+    the clean outcome (a detection is an error)."""
+    cols = []
+    for i, pt in enumerate(axis["points"][model]):
+        if pt["eps"] == 0:
+            cols.append(~detected(pt) & (np.asarray(pt["pred"]) == y))
+            continue
+        hit = evaded(pt["pred"], pt["margin"], y)
+        for extra in ("restart", "reject_aware"):
+            curve = axis.get(extra, {}).get(model)
+            if curve:
+                q = curve[i]
+                hit = hit | (np.asarray(q["evaded"], bool) if "evaded" in q else evaded(q["pred"], q["margin"], y))
+        cols.append(~hit)
+    return np.stack(cols, 1).astype(float)
+
+
+def dnr_minus_nr(axis: Dict, y: np.ndarray) -> Dict:
+    """Paired bootstrap of DNR - NR worst-case accuracy: over eps > 0 and per eps."""
+    diff = correct_per_sample(axis, "dnr", y)[:, 1:] - correct_per_sample(axis, "nr", y)[:, 1:]
+    mean = stats.bootstrap_mean(diff)
+    return {"mean": mean, "verdict": stats.above(mean, 0.0),
+            "per_eps": [stats.bootstrap_mean(diff[:, j]) for j in range(diff.shape[1])]}
+
+
+def accuracy_intervals(axis: Dict, model: str, y: np.ndarray) -> List[Interval]:
+    """Worst-case accuracy per eps with its Wilson interval."""
+    c = correct_per_sample(axis, model, y)
+    return [stats.wilson(c[:, j].sum(), len(c)) for j in range(c.shape[1])]
+
+
+def style(control: Dict, clean_background_detected: Interval) -> Dict:
+    """The style control's two measurements as intervals, and what they allow one to say."""
+    sep = control["separability"]
+    emnist = control["background_on_emnist_digits"]
+    separable = stats.wilson(sep["correct"], sep["n"])
+    fires = stats.wilson(emnist["detected"], emnist["n"])
+    return {"separability": separable, "emnist_digits_detected": fires, "mnist_digits_detected":
+            clean_background_detected, "style_learnable": separable.low > 90.0,
+            "fires_on_style": fires.low > clean_background_detected.high}
