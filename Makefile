@@ -1,4 +1,4 @@
-# make install | test | replicate-background | replicate-dnr | replicate-unified | bench
+# make install | test | replicate-background | replicate-dnr | replicate-unified | bench | spread
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +9,7 @@ PROTOCOL ?=
 SEED ?= 0
 RUN_ARGS = $(if $(PROTOCOL),--protocol $(PROTOCOL)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(OUT),--out $(OUT)) --seed $(SEED)
 
-.PHONY: install test replicate-background replicate-dnr replicate-unified bench clean
+.PHONY: install test replicate-background replicate-dnr replicate-unified bench spread clean
 
 install: $(VENV)/.installed
 
@@ -36,3 +36,7 @@ clean:
 
 bench: install
 	$(PY) -m replication.bench --out results/bench.json
+
+# how far a result moves with the thread count and op determinism alone (needs the MNIST files)
+spread: install
+	$(PY) -m replication.spread --data-dir $(or $(DATA_DIR),$(error set DATA_DIR)) --out results/spread.json

@@ -25,13 +25,17 @@ NOTEBOOKS = {
                           "class instead of another digit. This notebook runs the replication (resuming finished "
                           "units) and shows its measured-vs-published tables and figures."),
         new_code_cell(SETUP.format(name="background")),
-        new_code_cell("from replication.background import experiment, report\n\n"
+        new_code_cell("from replication.background import experiment, report\n"
+                      "from replication.report import markdown_table\n\n"
                       "results = experiment.run(protocols.background(PROTOCOL), OUT, DATA_DIR, seed=0)"),
-        new_markdown_cell("## Measured beside published\n\nEach row carries the verdict of the report's tolerance "
-                          "rule (within published std, within tolerance, outside, or not comparable)."),
-        new_code_cell("for table, rows in report.all_rows(results).items():\n"
-                      "    display(Markdown(f'**{table}**\\n\\n' + '\\n'.join(\n"
-                      "        [f'- {r.label}: {r.measured:.2f} vs {r.published.value:.2f} ({r.verdict})' for r in rows])))"),
+        new_markdown_cell("## Measured beside published\n\nEach measured number carries its 95% interval and N; "
+                          "each row gets the verdict of the report's one rule (consistent, inconsistent, "
+                          "inconclusive, or not comparable)."),
+        new_code_cell("display(Markdown(report.VERDICT_RULE))\n"
+                      "for table, rows in report.all_rows(results).items():\n"
+                      "    display(Markdown(f'**{table}**\\n\\n' + markdown_table(rows)))"),
+        new_markdown_cell("## Deviations from the paper (generated from the protocol and data)"),
+        new_code_cell("print('\\n'.join(report.deviation_items(results)))"),
         new_markdown_cell("## Outcomes against eps, and adversarial examples"),
         new_code_cell("for name in results['figures'].values():\n    display(Image(filename=str(OUT / name)))"),
     ],
@@ -46,9 +50,7 @@ NOTEBOOKS = {
                       "results = experiment.run(protocols.dnr(PROTOCOL), OUT, DATA_DIR, seed=0)"),
         new_markdown_cell("## The paper's checkable claims, per dataset"),
         new_code_cell("for name, ds in results['datasets'].items():\n"
-                      "    p = results['protocol'][name]\n"
-                      "    claims = report.claims(name, ds['aggregate'], p['test'] * p['runs'])\n"
-                      "    display(Markdown(f'**{name}**\\n\\n' + '\\n'.join(f'- {c}: {m} ({v})' for c, m, v in claims)))\n"
+                      "    display(Markdown(f'**{name}**\\n\\n' + '\\n'.join(report.claim_lines(name, ds))))\n"
                       "    for flag in ds['aggregate']['sanity']:\n"
                       "        print('SANITY FLAG:', flag)"),
         new_markdown_cell("## Security evaluation curves (Fig. 3), threshold trade-off (Fig. 4), gallery (Fig. 5/6)"),
@@ -65,8 +67,9 @@ NOTEBOOKS = {
                       "results = experiment.run(protocols.unified(PROTOCOL), OUT, DATA_DIR, seed=0)"),
         new_markdown_cell("## Does detection survive an attacker who knows about the background class?"),
         new_code_cell("display(Markdown('\\n'.join(['| attacks | eps | weak detected | adaptive detected | weak other | '\n"
-                      "                                'adaptive other | collapse |', '|---|---|---|---|---|---|---|']\n"
-                      "                               + report.collapse_rows(results['curves']))))"),
+                      "                                'adaptive other | adaptive - weak / 2 | collapse |',\n"
+                      "                                '|---|---|---|---|---|---|---|---|']\n"
+                      "                               + report.collapse_rows(results['curves']) + [''] + report.style_lines(results))))"),
         new_markdown_cell("## Where each defense fails"),
         new_code_cell("for model, fails in results['axis']['fails'].items():\n"
                       "    print(f\"{model:>10}: accuracy < 50% at eps {fails['below_50']}, < 10% at eps {fails['below_10']}\")\n"
