@@ -51,6 +51,8 @@ def test_smoke_report_has_every_table_and_figure(smoke_run):
     assert "**data**: the pool is EMNIST By Merge `test`" in report and "`pool_limit: None -> 4000`" in report
     assert {"commit", "cpu", "threads", "deterministic", "host"} <= set(saved["run"])
     assert saved["units_computed_by"][0]["units"] >= 4 and (out / "fingerprint.json").exists()
+    from replication import summary  # the README's paragraphs come from the same results
+    assert "verdicts" in "\n".join(summary.background(saved))
 
 
 def test_smoke_numbers_stay_in_their_fixed_seed_range(smoke_run):
@@ -107,6 +109,9 @@ def test_dnr_smoke_report(dnr_smoke_run, data_dir):
     assert mnist["runs"][0]["line_search"]["dnr"][0]["eps"] == 1.0
     for heading in ("Line search", "N to decide", "Deviations from the paper", "feature_layers"):
         assert heading in report, heading
+    from replication import summary
+    saved = json.loads((out / "results.json").read_text())
+    assert "**DNR, mnist**" in "\n".join(summary.dnr(saved))
     from replication.dnr import experiment as dnr_experiment
     again = dnr_experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)
     assert "mnist/run0/defenses" in again["resumed_units"] and "cifar10/run0/dnr/eps2" in again["resumed_units"]

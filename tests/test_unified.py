@@ -75,6 +75,8 @@ def test_smoke_run_writes_every_part(tmp_path, data_dir):
     for heading in ("Control: does the background class learn EMNIST's style?", "Worst case of the axis's attacks",
                     "Deviations from the paper", "adaptive - weak / 2 (paired)"):
         assert heading in report, heading
+    from replication import summary
+    assert "**Unified axis**" in "\n".join(summary.unified(saved))
     control = saved["style_control"]  # seed-0 regression ranges (measured 91% and 59%)
     assert control["separability"]["correct"] / control["separability"]["n"] >= 0.85
     bg = control["background_on_emnist_digits"]
