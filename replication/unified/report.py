@@ -56,13 +56,19 @@ def style_lines(r: Dict) -> List[str]:
     return lines
 
 
+def _rate(pt: Dict, key: str) -> str:
+    n = len(pt["pred"])
+    return stats.wilson(round(pt[key] * n / 100.0), n).text(1)
+
+
 def _curve_table(curves: Dict, attack: str) -> List[str]:
-    lines = [f"**{attack}** ({ATTACKS[attack][0]})", "",
+    n = len(curves["baseline"][attack][0]["pred"])
+    lines = [f"**{attack}** ({ATTACKS[attack][0]}), % [95% Wilson interval], N = {n}", "",
              "| eps | baseline correct | baseline other digit | defense correct | defense other digit | "
              "defense background |", "|---|---|---|---|---|---|"]
     for b, d in zip(curves["baseline"][attack], curves["background"][attack]):
-        lines.append(f"| {b['eps']:g} | {b['correct']:.1f} | {b['other_digit']:.1f} | {d['correct']:.1f} | "
-                     f"{d['other_digit']:.1f} | {d['detected']:.1f} |")
+        lines.append(f"| {b['eps']:g} | {_rate(b, 'correct')} | {_rate(b, 'other_digit')} | {_rate(d, 'correct')} | "
+                     f"{_rate(d, 'other_digit')} | {_rate(d, 'detected')} |")
     return lines + [""]
 
 
@@ -198,8 +204,9 @@ def render(r: Dict) -> str:
     eps = r["axis"]["eps"]
     lines += ["## 2. One axis for all defenses (adaptive L2 PGD)", "",
               f"![unified axis]({r['figures']['axis']})", "",
-              "Accuracy under attack (%; at eps > 0 a detected sample counts as correct, at eps = 0 as an error), "
-              "detected % in brackets:", "",
+              "Accuracy under the paper's attack (%; at eps > 0 a detected sample counts as correct, at eps = 0 as "
+              f"an error), detected % in brackets, N = {len(r['axis']['points']['dnr'][0]['pred'])} test digits "
+              "(intervals: the worst-case table below):", "",
               "| eps | " + " | ".join(LABELS[m] for m in MODELS) + " |", "|---" * (len(MODELS) + 1) + "|"]
     for i, e in enumerate(eps):
         cells = []
