@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data folder (skip when absent; fail under CI) and a small trained MNIST model."""
+"""Shared fixtures: the real data folder (skip when absent; fail under CI), and a small MNIST model trained on a
+bundled slice of MNIST (unit tests of attacks and SVMs never need the data folder)."""
 from __future__ import annotations
 
 import os
@@ -29,12 +30,15 @@ def data_dir() -> Path:
     return DATA_DIR
 
 
+BUNDLED_MNIST = Path(__file__).parent / "data" / "mnist_test_slice.npz"  # the first 3,000 official MNIST test digits
+
+
 @pytest.fixture(scope="session")
-def mnist_slice(data_dir):
-    """3,000 real MNIST test images in [-0.5, 0.5] with labels."""
-    from replication.data import load, scale
-    ds = load("mnist", "test", str(data_dir))
-    return scale(ds.images[:3000], (-0.5, 0.5)), ds.labels[:3000]
+def mnist_slice():
+    """3,000 real MNIST test images in [-0.5, 0.5] with labels, bundled with the tests (no data folder needed)."""
+    from replication.data import scale
+    with np.load(BUNDLED_MNIST) as bundle:
+        return scale(bundle["images"], (-0.5, 0.5)), bundle["labels"]
 
 
 @pytest.fixture(scope="session")

@@ -59,3 +59,10 @@ def test_pixel_scaling():
     img = np.array([[0, 255]], np.uint8)
     assert scale(img, (-0.5, 0.5)).tolist() == [[-0.5, 0.5]]
     assert scale(img, (0, 1)).tolist() == [[0.0, 1.0]]
+
+
+def test_bundled_test_slice_is_the_official_first_3000(data_dir):
+    from conftest import BUNDLED_MNIST
+    ds = load("mnist", "test", str(data_dir))
+    with np.load(BUNDLED_MNIST) as bundle:
+        assert np.array_equal(bundle["images"], ds.images[:3000]) and np.array_equal(bundle["labels"], ds.labels[:3000])
