@@ -1,4 +1,4 @@
-"""`make spread`: how much a result moves when only the machine's thread count (or op determinism) changes.
+"""`make spread`: how much a result moves when only the thread count, the CPU kernels or op determinism change.
 
 Each configuration runs in its own process (TensorFlow's threading is fixed at start-up): train the DNR paper's
 MNIST net on a slice of MNIST, fit NR on its logits, attack test digits with the defense-aware PGD, and record the
@@ -18,8 +18,10 @@ from typing import Dict, List
 
 import numpy as np
 
-CONFIGS = ({"threads": 2, "deterministic": False}, {"threads": 1, "deterministic": False},
-           {"threads": 2, "deterministic": True}, {"threads": 1, "deterministic": True})
+# oneDNN off stands in for "another machine": other CPU kernels for the same ops (only one CPU type is at hand).
+CONFIGS = ({"threads": 2, "deterministic": False, "onednn": True}, {"threads": 1, "deterministic": False, "onednn": True},
+           {"threads": 2, "deterministic": False, "onednn": False}, {"threads": 2, "deterministic": True, "onednn": True},
+           {"threads": 1, "deterministic": True, "onednn": True})
 
 
 def one_run(data_dir: str, train: int, test: int, eps: float, seed: int) -> Dict:
@@ -61,7 +63,7 @@ def summarise(runs: List[Dict]) -> List[Dict]:
     noise = stats.wilson(ref["accuracy"] / 100.0 * ref["n"], ref["n"]).half_width
     out = []
     for r in runs:
-        out.append({"threads": r["threads"], "deterministic": r["deterministic"],
+        out.append({"threads": r["threads"], "deterministic": r["deterministic"], "onednn": r.get("onednn", True),
                     "max_logit_difference": float(np.abs(np.asarray(r["logits"]) - np.asarray(ref["logits"])).max()),
                     "accuracy": r["accuracy"], "accuracy_difference": r["accuracy"] - ref["accuracy"],
                     "binomial_half_width": noise, "seconds": r["seconds"], "time_ratio": r["seconds"] / ref["seconds"]})
@@ -80,6 +82,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.one:
         config = json.loads(args.one)
+        import os
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if config["onednn"] else "0"
         from replication import runtime
         runtime.configure(config["threads"], config["deterministic"])
         result = one_run(args.data_dir, args.train, args.test, args.eps, args.seed)
