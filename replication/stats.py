@@ -69,7 +69,10 @@ def rate(percents: Sequence[float], ns: Sequence[int]) -> Interval:
         return Interval(mean, pooled.low, pooled.high, pooled.n, f"Wilson, N={pooled.n}")
     t = t_interval(percents, (0.0, 100.0))
     low, high = min(pooled.low, t.low), max(pooled.high, t.high)
-    method = f"wider of Wilson (N={pooled.n}) and t over {len(percents)} splits"
+    if t.high - t.low > pooled.high - pooled.low:
+        method = f"t over {len(percents)} repeats (wider than Wilson on N={pooled.n})"
+    else:
+        method = f"Wilson, N={pooled.n} (wider than t over {len(percents)} repeats)"
     return Interval(mean, low, high, pooled.n, method)
 
 
@@ -176,8 +179,8 @@ def at_most(interval: Interval, boundary: float) -> str:
 
 def n_to_decide(interval: Interval, boundary: float) -> Optional[int]:
     """About how many samples would shrink the interval to the distance between estimate and boundary (None when
-    the estimate sits on the boundary: no sample size decides it)."""
+    the estimate sits on the boundary, or when the spread over splits/runs rather than N sets the width)."""
     distance = abs(interval.estimate - boundary)
-    if distance < 1e-9 or interval.half_width <= 0:
-        return None
+    if distance < 1e-9 or interval.half_width <= 0 or interval.method.startswith("t over"):
+        return None  # on the boundary, or the spread over repeats (not N) sets the width: more runs would
     return int(math.ceil(interval.n * (interval.half_width / distance) ** 2))

@@ -74,7 +74,7 @@ def dnr_minus_nr(ds: Dict, restart: bool = False) -> Dict:
 
 def _judged(claim: str, rule: str, interval: Interval, verdict: str, boundary: float) -> Claim:
     n = stats.n_to_decide(interval, boundary) if verdict == "inconclusive" else None
-    return Claim(claim, rule, f"{interval.text(1)} (N={interval.n})", verdict, n)
+    return Claim(claim, rule, f"{interval.text(1)} ({interval.method})", verdict, n)
 
 
 def judge(name: str, ds: Dict) -> List[Claim]:
@@ -111,7 +111,7 @@ def judge(name: str, ds: Dict) -> List[Claim]:
         worst = max(last, key=lambda iv: iv.high)
         claim = _judged(f"every model's accuracy decays to about 0 at the largest eps {eps[-1]:g}{tag}",
                         f"every model's accuracy at most {NEAR_ZERO:.0f}%", worst, verdict, NEAR_ZERO)
-        claim.measured = ", ".join(f"{m.upper()} {iv.text(1)}" for m, iv in zip(MODELS, last)) + f" (N={worst.n})"
+        claim.measured = ", ".join(f"{m.upper()} {iv.text(1)}" for m, iv in zip(MODELS, last)) + f" ({worst.method})"
         out.append(claim)
     return out
 
