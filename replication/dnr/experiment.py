@@ -204,8 +204,7 @@ def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, pool: dra
 
 def open_store(protocol: DNRProtocol, out: Path, pools: Dict[str, draws.Pool], seed: int, fork: bool) -> RunStore:
     """The run folder, fingerprinted by protocol, seed and the content of both datasets."""
-    data = {name: {"source": pool.source, "digest": data_digest(pool.images, pool.labels)}
-            for name, pool in pools.items()}
+    data = {name: {"digest": data_digest(pool.images, pool.labels)} for name, pool in pools.items()}
     return RunStore(out, run_fingerprint("dnr", protocol.to_dict(), seed, data), fork, runtime.identity())
 
 
