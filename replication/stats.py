@@ -3,8 +3,8 @@ that compare them with published numbers and with the papers' claims."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Dict, Optional, Sequence
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 import numpy as np
 from scipy import stats as _scipy_stats
@@ -30,8 +30,10 @@ class Interval:
     def text(self, digits: int = 2) -> str:
         return f"{self.estimate:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
 
-    def to_dict(self) -> Dict:
-        return asdict(self)
+    @property
+    def width_from_repeats(self) -> bool:
+        """True when the spread over splits/runs, not the sample size, set the width (see `rate`)."""
+        return self.method.startswith("t over")
 
 
 def wilson(k: float, n: int) -> Interval:
@@ -181,6 +183,6 @@ def n_to_decide(interval: Interval, boundary: float) -> Optional[int]:
     """About how many samples would shrink the interval to the distance between estimate and boundary (None when
     the estimate sits on the boundary, or when the spread over splits/runs rather than N sets the width)."""
     distance = abs(interval.estimate - boundary)
-    if distance < 1e-9 or interval.half_width <= 0 or interval.method.startswith("t over"):
+    if distance < 1e-9 or interval.half_width <= 0 or interval.width_from_repeats:
         return None  # on the boundary, or the spread over repeats (not N) sets the width: more runs would
     return int(math.ceil(interval.n * (interval.half_width / distance) ** 2))

@@ -92,7 +92,7 @@ def carlini_claim(r: Dict) -> List[str]:
         l2_b, l2_d = np.asarray(base["l2"])[both], np.asarray(dfn["l2"])[both]
         diff = stats.bootstrap_mean(l2_d - l2_b, scale=1.0)
         allowed = CARLINI_COST_MARGIN * float(l2_b.mean())
-        verdict = ("contradicted" if diff.low > allowed else "supported" if diff.high <= allowed else "inconclusive")
+        verdict = stats.at_most(diff, allowed)
         for name, v in (("digits", l2_b), ("digits + background", l2_d)):
             iv = stats.bootstrap_mean(v, scale=1.0)
             lines.append(f"| mean L2, {name} (pairs where both succeed) | {iv.text(3)} | {iv.n} | |")

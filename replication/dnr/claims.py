@@ -25,6 +25,23 @@ class Claim:
     measured: str
     verdict: str
     n_to_decide: Optional[int] = None
+    width_from_repeats: bool = False
+
+    @property
+    def need(self) -> str:
+        """What would decide an inconclusive claim ("" when it is decided)."""
+        if self.verdict != "inconclusive":
+            return ""
+        if self.n_to_decide:
+            return f"about {self.n_to_decide:,} samples"
+        if self.width_from_repeats:
+            return "more runs: the spread over runs sets the width"
+        return "none: the estimate sits on the boundary"
+
+
+def rejected(run: Dict, model: str, i: int) -> np.ndarray:
+    """Per sample of one run at eps index i: rejected (top score <= theta; never for the undefended DNN)."""
+    return np.asarray(run["curves"][model][i]["top"]) <= run["defenses"]["theta"].get(model, -np.inf)
 
 
 def correct(run: Dict, model: str, i: int, restart: bool = False) -> np.ndarray:
@@ -32,13 +49,12 @@ def correct(run: Dict, model: str, i: int, restart: bool = False) -> np.ndarray:
     true class is correct (Section 4.1.4); with `restart`, not evaded by the paper's attack or its restart."""
     y = np.asarray(run["y"])
     pt = run["curves"][model][i]
-    rejected = np.asarray(pt["top"]) <= run["defenses"]["theta"].get(model, -np.inf)
-    pred = np.asarray(pt["pred"])
+    pred, rejects = np.asarray(pt["pred"]), rejected(run, model, i)
     if pt["eps"] == 0:
-        return (pred == y) & ~rejected
+        return (pred == y) & ~rejects
     if restart:
         return ~np.asarray(run["double_init"][model][i]["evaded"], bool)
-    return (pred == y) | rejected
+    return (pred == y) | rejects
 
 
 def correct_matrix(ds: Dict, model: str, restart: bool = False) -> Dict[str, np.ndarray]:
@@ -58,9 +74,7 @@ def accuracy_intervals(ds: Dict, model: str, restart: bool = False) -> List[Inte
 
 def rejection_interval(ds: Dict, model: str, i: int = 0) -> Interval:
     """Rejection rate at eps index i, with its interval."""
-    theta = [run["defenses"]["theta"][model] for run in ds["runs"]]
-    pcts = [100.0 * float(np.mean(np.asarray(run["curves"][model][i]["top"]) <= t))
-            for run, t in zip(ds["runs"], theta)]
+    pcts = [100.0 * float(np.mean(rejected(run, model, i))) for run in ds["runs"]]
     return stats.rate(pcts, [len(run["y"]) for run in ds["runs"]])
 
 
@@ -74,7 +88,7 @@ def dnr_minus_nr(ds: Dict, restart: bool = False) -> Dict:
 
 def _judged(claim: str, rule: str, interval: Interval, verdict: str, boundary: float) -> Claim:
     n = stats.n_to_decide(interval, boundary) if verdict == "inconclusive" else None
-    return Claim(claim, rule, f"{interval.text(1)} ({interval.method})", verdict, n)
+    return Claim(claim, rule, f"{interval.text(1)} ({interval.method})", verdict, n, interval.width_from_repeats)
 
 
 def judge(name: str, ds: Dict) -> List[Claim]:

@@ -169,7 +169,7 @@ def line_search_check(store: RunStore, p: DNRDataset, name: str, scorer: Scorer,
             top, pred = np.asarray(point["top"]), np.asarray(point["pred"])
             return {"eps": point["eps"], "seconds": time.time() - start,
                     "evaded_paper": (pred != y) & (top > scorer.theta),
-                    "evaded_secml": (scores.argmax(1) != y) & (scores.max(1) > scorer.theta)}
+                    "evaded_secml": double_init.evaded(scores, scorer.theta, y)}
         out.append(store.unit(f"{p.name}/run0/{name}/line_search/eps{point['eps']:g}", compute))
     return out
 

@@ -15,11 +15,7 @@ def claim_lines(name: str, ds: Dict) -> List[str]:
              "sample size):", "", "| claim | rule | measured [95% interval] | verdict | N to decide |",
              "|---|---|---|---|---|"]
     for c in claims.judge(name, ds):
-        need = "" if c.verdict != "inconclusive" else (
-            f"about {c.n_to_decide:,}" if c.n_to_decide else
-            "more runs: the spread over runs sets the width" if "t over" in c.measured else
-            "none: the estimate sits on the boundary")
-        lines.append(f"| {c.claim} | {c.rule} | {c.measured} | **{c.verdict}** | {need} |")
+        lines.append(f"| {c.claim} | {c.rule} | {c.measured} | **{c.verdict}** | {c.need} |")
     d = claims.dnr_minus_nr(ds)
     lines += ["", "DNR - NR accuracy per eps (paired bootstrap over the same test samples, points): " +
               ", ".join(f"eps {e:g}: {iv.text(1)}" for e, iv in zip(ds["aggregate"]["eps"][1:], d["per_eps"])), ""]

@@ -8,7 +8,7 @@ import numpy as np
 
 from replication import stats
 from replication.stats import Interval
-from replication.unified.detectors import evaded
+from replication.unified.detectors import point_evaded
 
 
 def detected(pt: Dict) -> np.ndarray:
@@ -20,7 +20,7 @@ def collapse(weak: Dict, adaptive: Dict) -> Dict:
     the bootstrap interval of mean(adaptive detected - weak detected / 2), supported when it lies at or below 0."""
     d_weak, d_adaptive = detected(weak).astype(float), detected(adaptive).astype(float)
     diff = stats.bootstrap_mean(d_adaptive - 0.5 * d_weak)
-    verdict = "supported" if diff.high <= 0 else "contradicted" if diff.low > 0 else "inconclusive"
+    verdict = stats.at_most(diff, 0.0)
     return {"weak": stats.wilson(d_weak.sum(), len(d_weak)), "adaptive": stats.wilson(d_adaptive.sum(), len(d_adaptive)),
             "difference": diff, "verdict": verdict}
 
@@ -33,12 +33,11 @@ def correct_per_sample(axis: Dict, model: str, y: np.ndarray) -> np.ndarray:
         if pt["eps"] == 0:
             cols.append(~detected(pt) & (np.asarray(pt["pred"]) == y))
             continue
-        hit = evaded(pt["pred"], pt["margin"], y)
+        hit = point_evaded(pt, y)
         for extra in ("restart", "reject_aware"):
             curve = axis.get(extra, {}).get(model)
             if curve:
-                q = curve[i]
-                hit = hit | (np.asarray(q["evaded"], bool) if "evaded" in q else evaded(q["pred"], q["margin"], y))
+                hit = hit | point_evaded(curve[i], y)
         cols.append(~hit)
     return np.stack(cols, 1).astype(float)
 

@@ -73,6 +73,11 @@ def evaded(pred: np.ndarray, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (np.asarray(margin) > 0) & (np.asarray(pred) != y)
 
 
+def point_evaded(pt: dict, y: np.ndarray) -> np.ndarray:
+    """Per sample of an attack point: a wrong digit, not detected (restart points carry it directly)."""
+    return np.asarray(pt["evaded"], bool) if "evaded" in pt else evaded(pt["pred"], pt["margin"], y)
+
+
 def outcomes(pred: np.ndarray, margin: np.ndarray, y: np.ndarray, threshold: float = 0.0) -> dict:
     """% correct (not detected, true digit), other digit (the attack's success), detected."""
     detected = margin <= threshold

@@ -14,7 +14,7 @@ from replication.dnr import evaluation
 from replication.protocols import UnifiedProtocol
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
 from replication.unified import attacks, style
-from replication.unified.detectors import Detector, evaded, outcomes, predict
+from replication.unified.detectors import Detector, outcomes, point_evaded, predict
 from replication.unified.models import MODELS, Data, build, load_data
 
 CURVE_MODELS = ("baseline", "background")   # part 1: the background-class paper's two models
@@ -112,11 +112,6 @@ def one_axis(store: RunStore, protocol: UnifiedProtocol, setup) -> Dict:
             "restart_sanity": evaluation.sanity(eps, accuracy(restarts)),
             "worst_case_sanity": evaluation.sanity(eps, worst),
             "stops": {m: axis[m][-1]["diagnostics"] for m in MODELS}}
-
-
-def point_evaded(pt: Dict, y: np.ndarray) -> np.ndarray:
-    """Per sample of an attack point: a wrong digit, not detected (restart points carry it directly)."""
-    return np.asarray(pt["evaded"], bool) if "evaded" in pt else evaded(pt["pred"], pt["margin"], y)
 
 
 def worst_case(y: np.ndarray, *attacks: Dict[str, List[Dict]]) -> Dict[str, List[float]]:
