@@ -64,9 +64,3 @@ def compile_dnr_net(model: keras.Model, learning_rate: float) -> keras.Model:
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     return model
-
-
-def feature_extractor(model: keras.Model, layer_names: List[str]) -> keras.Model:
-    """A sub-model returning the named layers' outputs, flattened, in one forward pass."""
-    outputs = [layers.Flatten(name=f"flat_{n}")(model.get_layer(n).output) for n in layer_names]
-    return keras.Model(model.inputs[0], outputs, name=f"{model.name}_features")

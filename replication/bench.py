@@ -35,7 +35,7 @@ def bench_svm(n_sv: int = 3000, dim: int = 200, classes: int = 10, batch: int = 
     """One forward + backward of a 10-class RBF SVM: tf.function, eager, NumPy analytic."""
     import tensorflow as tf
 
-    from replication.dnr.tf_svm import TFRBFSVM
+    from replication.defenses import TFRBFSVM
     rng = np.random.default_rng(0)
     vectors, weights = rng.normal(size=(n_sv, dim)), rng.normal(size=(n_sv, classes))
     intercepts, gamma = rng.normal(size=classes), 1.0 / dim
@@ -66,16 +66,17 @@ def _dnr_like_scorer(sv_per_layer: int = 2000):
     """Carlini's MNIST net (untrained) -> three layer SVMs -> combiner, with the fast protocol's sizes."""
     import tensorflow as tf
 
-    from keras_models.dnr import FEATURE_LAYERS, build_mnist_net, feature_extractor
-    from replication.dnr.tf_svm import Scorer, TFRBFSVM
+    from keras_models.dnr import FEATURE_LAYERS, build_mnist_net
+    from replication.defenses import TFRBFSVM, Scorer, layer_outputs, with_reject
     rng = np.random.default_rng(0)
     model = build_mnist_net()
-    ext = feature_extractor(model, FEATURE_LAYERS["mnist"])
+    ext = layer_outputs(model, FEATURE_LAYERS["mnist"])
     layers = [TFRBFSVM.from_arrays(rng.random((sv_per_layer, d)), rng.normal(size=(sv_per_layer, 10)),
                                    np.zeros(10), g) for d, g in ((200, 1e-3), (200, 1e-2), (10, 1e-2))]
     combiner = TFRBFSVM.from_arrays(rng.normal(size=(sv_per_layer, 30)), rng.normal(size=(sv_per_layer, 10)),
                                     np.zeros(10), 1.0)
-    return Scorer("dnr", lambda x: combiner(tf.concat([s(f) for s, f in zip(layers, ext(x, training=False))], 1)))
+    return Scorer(lambda x: with_reject(combiner(tf.concat([s(f) for s, f in zip(layers, ext(x, training=False))], 1)),
+                                        0.0), name="dnr")
 
 
 def bench_attack(batch: int = 100) -> Dict[str, float]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
 LEVELS = ("paper", "fast", "smoke")
+BACKGROUND = 10  # label of the background class (McCoyd & Wagner's 11th class, after the digits 0-9)
 
 
 @dataclass(frozen=True)

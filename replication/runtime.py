@@ -19,9 +19,8 @@ def configure(threads: Optional[int] = None, deterministic: bool = False) -> Non
     """
     if _CONFIGURED:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    import tensorflow as tf
+    from replication.quiet import import_tensorflow, silenced_stderr
+    tf = import_tensorflow()
 
     n = threads or os.cpu_count() or 1
     try:
@@ -31,6 +30,8 @@ def configure(threads: Optional[int] = None, deterministic: bool = False) -> Non
         pass
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+    with silenced_stderr():  # the runtime's own start-up lines
+        tf.constant(0.0).numpy()
     _CONFIGURED.update(threads=n, deterministic=deterministic)
 
 

@@ -28,11 +28,11 @@ def one_run(data_dir: str, train: int, test: int, eps: float, seed: int) -> Dict
     """The measured pipeline, in this process (configured by the caller)."""
     import keras
 
-    from keras_models.dnr import build_mnist_net, compile_dnr_net, feature_extractor
+    from keras_models.dnr import build_mnist_net, compile_dnr_net
     from replication.attacks import RejectPGD
     from replication.data import load, scale
-    from replication.dnr.rejection import NR
-    from replication.dnr.tf_svm import nr_scorer
+    from replication.defenses import NR
+    from replication.evaluation import accurate, outcome
 
     start = time.time()
     train_set, test_set = load("mnist", "train", data_dir), load("mnist", "test", data_dir)
@@ -40,17 +40,13 @@ def one_run(data_dir: str, train: int, test: int, eps: float, seed: int) -> Dict
     keras.utils.set_random_seed(seed)
     model = compile_dnr_net(build_mnist_net(), 0.1)
     model.fit(x, y, batch_size=128, epochs=1, shuffle=True, verbose=0)
-    extractor = feature_extractor(model, ["fc2_relu", "logits"])  # NR reads the last
     svm_x, svm_y = scale(train_set.images[train:train + 1000], (0.0, 1.0)), train_set.labels[train:train + 1000]
-    feats = [np.asarray(f, np.float64) for f in extractor.predict(svm_x, verbose=0)]
-    nr = NR(1.0, 1e-2).fit(feats, svm_y)
-    nr.set_threshold([f[:500] for f in feats], 0.1)
+    nr = NR(model, "logits", 1.0, 1e-2).fit(svm_x, svm_y)
+    nr.set_threshold(svm_x[:500], 0.1)
     xt, yt = scale(test_set.images[:test], (0.0, 1.0)), test_set.labels[:test]
     logits = model.predict(xt, verbose=0)
-    scorer = nr_scorer(extractor, nr)
-    adv, _ = RejectPGD(scorer, max_iter=20).attack(xt, yt, eps)
-    scores = scorer(adv).numpy()
-    correct = (scores.max(1) <= nr.theta) | (scores.argmax(1) == yt)
+    adv, _ = RejectPGD(nr, max_iter=20).attack(xt, yt, eps)
+    correct = accurate(outcome(nr.scores(adv), yt), attacked=True)
     return {"logits": logits.tolist(), "accuracy": 100.0 * float(correct.mean()), "n": int(test),
             "seconds": time.time() - start}
 

@@ -5,27 +5,28 @@ import numpy as np
 import pytest
 
 from replication import deviations, protocols, published
-from replication.dnr import evaluation
+from replication.evaluation import accurate, checks, outcome, threshold_tradeoff
 
 
 def test_rejects_are_errors_only_without_attack():
-    scores = np.array([[0.9, 0.1], [0.2, 0.3], [-1.0, -2.0]])
-    y = np.array([0, 0, 1])
-    assert evaluation.outcome(scores, -0.5, y, 0.0) == {"accuracy": pytest.approx(100 / 3), "rejection": pytest.approx(100 / 3)}
-    assert evaluation.outcome(scores, -0.5, y, 1.0)["accuracy"] == pytest.approx(200 / 3)
+    scores = np.array([[0.9, 0.1, -0.5], [0.2, 0.3, -0.5], [-1.0, -2.0, -0.5]])  # theta -0.5 as the reject column
+    codes = outcome(scores, np.array([0, 0, 1]))
+    assert codes.tolist() == [0, 2, 1]  # correct, evaded (wrong class), rejected
+    assert accurate(codes, attacked=False).mean() == pytest.approx(1 / 3)
+    assert accurate(codes, attacked=True).mean() == pytest.approx(2 / 3)
 
 
 def test_threshold_tradeoff():
     clean = np.array([0.1, 0.5, 0.9, 1.3])
     adv_top, adv_pred, y = np.array([0.2, 0.6, 1.0, 2.0]), np.array([1, 1, 0, 1]), np.array([0, 0, 0, 0])
-    out = evaluation.threshold_tradeoff(clean, adv_top, adv_pred, y, [0.0, 0.55, 1.5])
+    out = threshold_tradeoff(clean, adv_top, adv_pred, y, [0.0, 0.55, 1.5])
     # theta 1.5 rejects the first three adversarials (counted correct); the fourth (score 2.0) is misclassified
     assert out["false_reject"] == [0.0, 50.0, 100.0] and out["accuracy"] == [25.0, 50.0, 75.0]
 
 
 def test_sanity_flags_weak_attacks():
-    assert evaluation.sanity([0, 1, 2], {"dnn": [99, 3, 0]}) == []
-    problems = evaluation.sanity([0, 1, 2, 3], {"dnr": [99, 40, 60, 30]})
+    assert checks.sanity([0, 1, 2], {"dnn": [99, 3, 0]}) == []
+    problems = checks.sanity([0, 1, 2, 3], {"dnr": [99, 40, 60, 30]})
     assert any("largest eps" in p for p in problems) and any("rises" in p for p in problems)
 
 
@@ -68,9 +69,9 @@ def test_survivor_causes_split_the_survivors():
     correct = np.array([True, True, True, True, False])
     still = np.array([True, False, False, False, True])
     flat = np.array([True, True, False, False, False])
-    c = evaluation.survivor_causes(correct, still, flat)
+    c = checks.survivor_causes(correct, still, flat)
     assert c == {"survivors": 80.0, "max_iter": 25.0, "flat_gradient": 25.0, "local_minimum": 50.0}
-    problems = evaluation.sanity([0, 5], {"nr": [90, 30]}, {"nr": c})
+    problems = checks.sanity([0, 5], {"nr": [90, 30]}, {"nr": c})
     assert "25% sit where the gradient vanishes" in problems[0]
 
 

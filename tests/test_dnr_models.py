@@ -3,7 +3,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_models.dnr import FEATURE_LAYERS, build_cifar_net, build_mnist_net, compile_dnr_net, feature_extractor
+from keras_models.dnr import FEATURE_LAYERS, build_cifar_net, build_mnist_net, compile_dnr_net
+from replication.defenses import layer_outputs
 
 
 def test_mnist_net():
@@ -30,7 +31,7 @@ def test_cifar_net():
                                              ("cifar10", build_cifar_net, [4096, 8192, 10])])
 def test_feature_extractor_one_pass(name, build, dims):
     model = build()
-    ext = feature_extractor(model, FEATURE_LAYERS[name])
+    ext = layer_outputs(model, FEATURE_LAYERS[name])
     x = np.random.default_rng(0).random((3, *model.input_shape[1:]), dtype=np.float32)
     feats = ext(x, training=False)
     assert [f.shape[1] for f in feats] == dims

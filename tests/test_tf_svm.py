@@ -5,18 +5,16 @@ import tensorflow as tf
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import SVC
 
-from keras_models.dnr import feature_extractor
-from replication.dnr.rejection import DNR, NR, rbf_ovr
-from replication.dnr.tf_svm import TFRBFSVM, dnr_scorer, nr_scorer
+from replication.defenses import DNR, NR, TFRBFSVM, decide, layer_outputs, rbf_ovr
 
 
 @pytest.fixture(scope="module")
 def real_features(small_model, mnist_slice):
     """Real features: the small MNIST model's flattened conv features and logits (and labels)."""
     x, y = mnist_slice
-    ext = feature_extractor(small_model, ["flatten", "dense"])
-    flat, logits = ext.predict(x[:1200] + 0.5, verbose=0)
-    return [np.asarray(flat, np.float64), np.asarray(logits, np.float64)], y[:1200], ext, x[:1200] + 0.5
+    names = [layer.name for layer in small_model.layers][-2:]
+    flat, logits = layer_outputs(small_model, names).predict(x[:1200] + 0.5, verbose=0)
+    return [np.asarray(flat, np.float64), np.asarray(logits, np.float64)], y[:1200], names, x[:1200] + 0.5
 
 
 def test_equals_sklearn_decision_function(real_features):
@@ -55,26 +53,26 @@ def test_gradients_match_finite_differences(real_features):
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
 
 
-def test_end_to_end_predictions_equal_the_sklearn_pipeline(real_features):
-    (flat, logits), y, ext, images = real_features
-    nr = NR(10.0, 1e-2).fit([flat[:600], logits[:600]], y[:600])
-    dnr = DNR([(10.0, 1e-3), (10.0, 1e-2)], (1.0, 0.1), folds=3, seed=0).fit([flat[:600], logits[:600]], y[:600])
+def test_end_to_end_predictions_equal_the_sklearn_pipeline(real_features, small_model):
+    """Images -> network -> SVMs (-> combiner) in TF equal scikit-learn on the same images; same rejects."""
+    _, y, names, images = real_features
+    nr = NR(small_model, names[-1], 10.0, 1e-2).fit(images[:600], y[:600])
+    dnr = DNR(small_model, names, [(10.0, 1e-3), (10.0, 1e-2)], (1.0, 0.1), folds=3, seed=0)
+    dnr.fit(images[:600], y[:600])
     for defense in (nr, dnr):
-        defense.set_threshold([flat[600:900], logits[600:900]], 0.1)
-    test = [flat[900:], logits[900:]]
-    for defense, scorer in ((nr, nr_scorer(ext, nr)), (dnr, dnr_scorer(ext, dnr))):
-        scores = scorer(tf.constant(images[900:])).numpy()
-        np.testing.assert_allclose(scores, defense.decision_function(test), rtol=1e-5, atol=1e-5)
-        pred_tf = np.where(scores.max(1) <= scorer.theta, -1, scores.argmax(1))
-        assert np.array_equal(pred_tf, defense.predict(test))
+        defense.set_threshold(images[600:900], 0.1)
+        scores = defense.scorer(tf.constant(images[900:])).numpy()
+        np.testing.assert_allclose(scores[:, :-1], defense.decision_function(images[900:]), rtol=1e-5, atol=1e-5)
+        assert np.array_equal(decide(scores), defense.predict(images[900:]))
 
 
-def test_end_to_end_gradient_flows_to_pixels(real_features):
-    (flat, logits), y, ext, images = real_features
-    dnr = DNR([(10.0, 1e-3), (10.0, 1e-2)], (1.0, 0.1), folds=3, seed=0).fit([flat[:300], logits[:300]], y[:300])
+def test_end_to_end_gradient_flows_to_pixels(real_features, small_model):
+    _, y, names, images = real_features
+    dnr = DNR(small_model, names, [(10.0, 1e-3), (10.0, 1e-2)], (1.0, 0.1), folds=3, seed=0)
+    dnr.fit(images[:300], y[:300])
     x = tf.Variable(images[:2])
     with tf.GradientTape() as tape:
-        out = tf.reduce_sum(dnr_scorer(ext, dnr)(x))
+        out = tf.reduce_sum(dnr.scorer(x)[:, :-1])
     grad = tape.gradient(out, x)
     assert grad is not None and float(tf.reduce_max(tf.abs(grad))) > 0
 

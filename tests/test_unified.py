@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from replication import protocols
-from replication.dnr.tf_svm import Scorer
+from replication.defenses import Scorer, with_reject
 from replication.unified import attacks, detectors, experiment
 
 
@@ -18,25 +18,26 @@ def _table2_like(classes: int) -> keras.Model:
 
 def test_background_margin_is_max_digit_minus_background_logit():
     model = _table2_like(11)
-    det = detectors.table2_detector("background", model)
+    defense = detectors.table2_defense(model)
     x = np.random.default_rng(0).random((6, 28, 28, 1)).astype(np.float32)
     z = model(x - 0.5).numpy()
-    np.testing.assert_allclose(det.margin(tf.constant(x)).numpy(), z[:, :10].max(1) - z[:, 10], rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(det.scores(tf.constant(x)).numpy(), z[:, :10], rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(det.with_reject(tf.constant(x)).numpy(), z, rtol=1e-5, atol=1e-5)  # background last
-    pred, margin = detectors.predict(det, x)
+    np.testing.assert_allclose(defense.scorer(tf.constant(x)).numpy(), z, rtol=1e-5, atol=1e-5)  # background last
+    np.testing.assert_allclose(defense.scorer.logits(tf.constant(x)).numpy(), z, rtol=1e-5, atol=1e-5)
+    pred, margin = detectors.predict(defense, x)
+    np.testing.assert_allclose(margin, z[:, :10].max(1) - z[:, 10], rtol=1e-5, atol=1e-5)
     assert ((margin <= 0) == (z.argmax(1) == 10)).all()  # detected exactly when the background class wins
 
 
-def test_undefended_never_detects_and_scorer_margin_uses_theta():
-    det = detectors.table2_detector("baseline", _table2_like(10))
-    assert not det.rejects and np.isinf(det.margin(tf.zeros((2, 28, 28, 1))).numpy()).all()
-    scorer = Scorer("nr", lambda x: tf.reshape(x, [tf.shape(x)[0], -1])[:, :3], theta=0.5)
-    det = detectors.scorer_detector(scorer, rejects=True)
+def test_undefended_never_detects_and_nr_margin_uses_theta():
+    defense = detectors.table2_defense(_table2_like(10))
+    assert not defense.scorer.rejects
+    assert np.isinf(detectors.predict(defense, np.zeros((2, 28, 28, 1), np.float32))[1]).all()
+    scorer = Scorer(lambda x: with_reject(tf.reshape(x, [tf.shape(x)[0], -1])[:, :3], 0.5), name="nr")
     x = np.array([[0.1, 0.9, 0.2], [0.3, 0.4, 0.1]], np.float32)
-    np.testing.assert_allclose(det.margin(tf.constant(x)).numpy(), [0.4, -0.1], atol=1e-6)
-    np.testing.assert_allclose(det.with_reject(tf.constant(x)).numpy(), [[0.1, 0.9, 0.2, 0.5], [0.3, 0.4, 0.1, 0.5]],
+    np.testing.assert_allclose(scorer(tf.constant(x)).numpy(), [[0.1, 0.9, 0.2, 0.5], [0.3, 0.4, 0.1, 0.5]],
                                atol=1e-6)  # theta as the reject column
+    margin = scorer(tf.constant(x)).numpy()[:, :3].max(1) - 0.5
+    np.testing.assert_allclose(margin, [0.4, -0.1], atol=1e-6)
 
 
 def test_outcomes_split_every_sample_once():
@@ -104,12 +105,16 @@ def test_style_control_tells_separable_styles_from_one_style():
 
 def test_style_control_counts_detections_on_emnist_digits():
     from replication.unified import style
-    from replication.unified.detectors import Detector
+    from replication.defenses import Defense
     images = np.zeros((4, 28, 28, 1), np.uint8)
-    images[:2] = 255  # bright images: the fake detector calls them background
-    det = Detector("fake", lambda x: tf.one_hot(tf.zeros(tf.shape(x)[0], tf.int32), 10),
-                   lambda x: 0.5 - tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), 1))
-    out = style.background_on_emnist_digits(det, images, np.array([0, 0, 0, 1]))
+    images[:2] = 255  # bright images: the fake defense's reject score beats its digit 0 score on them
+
+    class Fake(Defense):
+        def _scores(self, x):
+            digits = tf.one_hot(tf.zeros(tf.shape(x)[0], tf.int32), 10) * 0.5
+            return with_reject(digits, tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), 1))
+
+    out = style.background_on_emnist_digits(Fake(), images, np.array([0, 0, 0, 1]))
     assert out == {"detected": 2, "correct": 1, "n": 4}
 
 

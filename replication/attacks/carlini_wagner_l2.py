@@ -24,14 +24,21 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 from cleverhans.tf2.attacks.carlini_wagner_l2 import CarliniWagnerL2, clip_tanh, loss_fn
 
+from replication.defenses.base import Defense, as_scorer
+
 _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
 
 
 class FixedCarliniWagnerL2(CarliniWagnerL2):
     """CleverHans' Carlini-Wagner L2 attack with fixes 1-5 (module docstring)."""
 
-    def __init__(self, model_fn: Callable, y=None, targeted: bool = False, progress: bool = False, **kwargs):
-        super().__init__(model_fn, y=y, targeted=targeted, **kwargs)
+    def __init__(self, target, y=None, targeted: bool = False, progress: bool = False, **kwargs):
+        """`target`: a defense (its network's own output is attacked), a Keras classifier or a callable x -> logits;
+        the box defaults to the defense's input range (else CleverHans' [0, 1])."""
+        if isinstance(target, Defense):
+            kwargs.setdefault("clip_min", target.input_range[0])
+            kwargs.setdefault("clip_max", target.input_range[1])
+        super().__init__(as_scorer(target).logits, y=y, targeted=targeted, **kwargs)
         self.progress = progress
         self.targeted = bool(targeted)  # fix 2
         if self.targeted and y is None:

@@ -1,21 +1,28 @@
 """CleverHans' fast gradient method (FGS for L-inf, FG for L2), batched and compiled."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 from cleverhans.tf2.attacks.fast_gradient_method import fast_gradient_method
 
+from replication.defenses.base import as_scorer, box_of
+
 _compiled = tf.function(fast_gradient_method, reduce_retracing=True)
 
 
-def fast_gradient(model_fn: Callable, x: np.ndarray, y: np.ndarray, eps: float, norm,
-                  clip_min: float, clip_max: float, batch_size: int = 512) -> np.ndarray:
-    """Untargeted FGM with the true labels `y`, pixels clipped to [clip_min, clip_max].
+def fast_gradient(target, x: np.ndarray, y: np.ndarray, eps: float, norm, clip_min: Optional[float] = None,
+                  clip_max: Optional[float] = None, batch_size: int = 512) -> np.ndarray:
+    """Untargeted FGM with the true labels `y`, pixels clipped to [clip_min, clip_max] (default: the defense's
+    input range, else [0, 1]).
 
-    `norm` is np.inf (FGS) or 2 (FG); `model_fn` maps images to logits.
+    `norm` is np.inf (FGS) or 2 (FG). `target`: a defense (its network's own output is differentiated: a
+    non-adaptive attack), a Keras classifier or a callable x -> logits.
     """
+    model_fn = as_scorer(target).logits
+    lo, hi = box_of(target)
+    clip_min, clip_max = (lo if clip_min is None else clip_min), (hi if clip_max is None else clip_max)
     if norm not in (np.inf, 1, 2):
         raise ValueError(f"norm must be np.inf, 1 or 2, got {norm!r}")
     if eps < 0:

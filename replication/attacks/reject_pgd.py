@@ -12,10 +12,12 @@ A sample stops when Omega changes by <= tol (or cannot be lowered), or at max_it
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
+
+from replication.defenses.base import as_scorer, box_of, evaded, scores_of
 
 
 def margin(scores: tf.Tensor, y: tf.Tensor, reject_aware: bool = False) -> tf.Tensor:
@@ -76,31 +78,49 @@ def pad_histories(histories) -> np.ndarray:
 
 
 class RejectPGD:
-    """Batched attack against a scorer x -> class scores (see module docstring); with reject_aware=True the
-    scorer's last column is the reject score and the objective is secml's (see `margin`).
+    """Batched attack on a defense (its scorer: class scores, reject score last), a Keras classifier or a callable
+    x -> logits (see module docstring); with reject_aware=True and a defense that can reject, the objective is
+    secml's (see `margin`).
 
     Line search: the paper's Algorithm 1 tries eta * 2^k, k = 0..doublings. `halvings` > 0 adds the smaller steps
     eta * 2^-k, k = 1..halvings, as the authors' library secml can (its bisect search halves from eta while the
     objective rises); all candidates are evaluated at once and the best one that lowers Omega is kept.
+
+    `restart`: clean reference images (e.g. validation samples). When given, calling the attack also runs secml's
+    double initialisation (`replication.attacks.double_init`) on the samples the first run did not evade.
+    `box`: the input range; by default the defense's, else [0, 1].
     """
 
-    def __init__(self, scorer: Callable[[tf.Tensor], tf.Tensor], eta: float = 0.01, max_iter: int = 100,
-                 tol: float = 1e-4, doublings: int = 10, box: Tuple[float, float] = (0.0, 1.0), batch_size: int = 100,
-                 norm: str = "l2", reject_aware: bool = False, halvings: int = 0):
+    def __init__(self, target, eta: float = 0.01, max_iter: int = 100, tol: float = 1e-4, doublings: int = 10,
+                 box: Optional[Tuple[float, float]] = None, batch_size: int = 100, norm: str = "l2",
+                 reject_aware: bool = False, halvings: int = 0, restart: Optional[np.ndarray] = None):
         if eta <= 0 or max_iter < 1 or doublings < 0 or halvings < 0:
             raise ValueError("need eta > 0, max_iter >= 1, doublings >= 0 and halvings >= 0")
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-        self.norm, self.reject_aware = norm, reject_aware
-        self.scorer, self.eta, self.max_iter, self.tol = scorer, eta, max_iter, tol
+        self.scorer = as_scorer(target)
+        self.norm, self.reject_aware = norm, reject_aware and self.scorer.rejects
+        self.eta, self.max_iter, self.tol = eta, max_iter, tol
         self.halvings = halvings
         self.steps = tf.constant([eta * 2.0 ** k for k in range(-halvings, doublings + 1)], tf.float32)
-        self.lo, self.hi = box
+        self.lo, self.hi = box if box is not None else box_of(target)
         self.batch_size = batch_size
+        self.restart_from = None if restart is None else np.asarray(restart, np.float32)
+        self._starts: Optional[np.ndarray] = None
         self._iterate = tf.function(self._iteration)
 
+    @property
+    def starts(self) -> np.ndarray:
+        """Per true class, the double initialisation's start (from the `restart` reference images)."""
+        if self.restart_from is None:
+            raise ValueError("this attack has no restart: pass restart=<clean reference images>")
+        if self._starts is None:
+            from replication.attacks.double_init import class_starts
+            self._starts = class_starts(self.scorer, self.restart_from)
+        return self._starts
+
     def _margin(self, scores: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        return margin(scores, y, self.reject_aware)
+        return margin(scores, y, True) if self.reject_aware else margin(scores[:, :-1], y)
 
     def objective(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Omega at x."""
@@ -123,7 +143,19 @@ class RejectPGD:
                 "flat_gradient": self.gradient_norm(adv, y) < flat}
 
     def __call__(self, x: np.ndarray, y: np.ndarray, eps: float) -> np.ndarray:
-        return self.attack(x, y, eps)[0]
+        """Adversarial x; with `restart`, where the first run fails and the restart evades, the restart's."""
+        adv, _ = self.attack(x, y, eps)
+        return adv if self.restart_from is None or eps == 0 else self.merge_restart(x, y, eps, adv)
+
+    def merge_restart(self, x: np.ndarray, y: np.ndarray, eps: float, adv: np.ndarray) -> np.ndarray:
+        """`adv` (the first run's) with the restart's adversarial wherever only the restart evades."""
+        from replication.attacks.double_init import restart
+        first = evaded(scores_of(self.scorer, adv), np.asarray(y))
+        second = restart(self, x, y, eps, first)
+        won = second["restart_evaded"][second["index"]]
+        adv = np.array(adv, copy=True)
+        adv[second["index"][won]] = second["adv"][won]
+        return adv
 
     def attack(self, x: np.ndarray, y: np.ndarray, eps: float,
                start: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:

@@ -50,7 +50,7 @@ def run_carlini(store: RunStore, pool: assembly.Pool, kept: Sequence[str], proto
     sets = assembly.split_sets(labels, assembly.make_split(labels, protocol.test_fraction, seed))
     models = {}
     for name, idx, n_classes in (("baseline", sets["baseline_train"], 10), ("defense", sets["defense_train"], 11)):
-        models[name] = training.train_or_load(store.path(f"models/carlini_{name}.keras"), images[idx], labels[idx],
+        models[name] = training.train_table2_net(store.path(f"models/carlini_{name}.keras"), images[idx], labels[idx],
                                               n_classes, p.epochs, protocol.batch_size, seed)
     x_test, y_test = training.to_input(images[sets["test"]]), labels[sets["test"]]
     clean = {n: training.predict(m, x_test) for n, m in models.items()}

@@ -20,7 +20,7 @@ def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, 
 
     def fit_predict(name, train, test):
         def compute():
-            model = training.train_or_load(store.path(f"models/letters_{name}.keras"), images[train], labels[train],
+            model = training.train_table2_net(store.path(f"models/letters_{name}.keras"), images[train], labels[train],
                                            letters.N_CLASSES, p.selection_epochs, p.batch_size, seed)
             return training.predict(model, training.to_input(images[test])).tolist()
         return store.unit(f"letters/{name}", compute)
@@ -37,9 +37,9 @@ def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, 
     """Train baseline and defense on split i; clean accuracy, FGS/FG at the paper's eps and over the grids."""
     sets = assembly.split_sets(labels, assembly.make_split(labels, p.test_fraction, seed + i))
     models = {
-        "baseline": training.train_or_load(store.path(f"models/split{i}_baseline.keras"), pool.images[sets["baseline_train"]],
+        "baseline": training.train_table2_net(store.path(f"models/split{i}_baseline.keras"), pool.images[sets["baseline_train"]],
                                            labels[sets["baseline_train"]], 10, p.epochs, p.batch_size, seed + i),
-        "defense": training.train_or_load(store.path(f"models/split{i}_defense.keras"), pool.images[sets["defense_train"]],
+        "defense": training.train_table2_net(store.path(f"models/split{i}_defense.keras"), pool.images[sets["defense_train"]],
                                           labels[sets["defense_train"]], 11, p.epochs, p.batch_size, seed + i),
     }
     x, y = training.to_input(pool.images[sets["test"]]), labels[sets["test"]]

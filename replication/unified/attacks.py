@@ -1,20 +1,20 @@
-"""The attacks of the unified comparison, as functions of a detector: the paper's FGS/FG, non-adaptive PGD
+"""The attacks of the unified comparison, as functions of a defense: the paper's FGS/FG, non-adaptive PGD
 (CleverHans, on the full model output with the true labels), the DNR paper's defense-aware PGD (Eq. 1, which
 leaves the reject score out), and the same PGD with secml's reject-aware objective (which lowers the reject
 score while the point is rejected)."""
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
 from cleverhans.tf2.attacks.projected_gradient_descent import projected_gradient_descent
 
 from replication.attacks import RejectPGD, double_init, fast_gradient
+from replication.defenses import Defense
 from replication.protocols import UnifiedProtocol
-from replication.unified.detectors import Detector, evaded, predict
+from replication.unified.detectors import BOX, evaded
 
-BOX = (0.0, 1.0)
 ATTACKS = {  # name: (norm, family)
     "fgs": ("linf", "fgm"), "fg": ("l2", "fgm"),
     "pgd_linf": ("linf", "pgd"), "pgd_l2": ("l2", "pgd"),
@@ -24,51 +24,48 @@ ATTACKS = {  # name: (norm, family)
 _ORDER = {"linf": np.inf, "l2": 2}
 
 
-def run_attack(name: str, det: Detector, x: np.ndarray, y: np.ndarray, eps: float,
+def run_attack(name: str, defense: Defense, x: np.ndarray, y: np.ndarray, eps: float,
                p: UnifiedProtocol) -> Tuple[np.ndarray, dict]:
     """(adversarial x, attack diagnostics) of attack `name` at `eps`."""
     norm, family = ATTACKS[name]
     if eps == 0:
         return np.array(x, copy=True), {}
     if family == "fgm":
-        return fast_gradient(det.logits, x, y, eps, _ORDER[norm], *BOX), {}
+        return fast_gradient(defense, x, y, eps, _ORDER[norm], *BOX), {}
     if family == "pgd":
-        return _pgd(det, x, y, eps, norm, p.pgd_iter), {}
-    attack = adaptive(det, norm, p, reject_aware=family == "reject_aware")
+        return _pgd(defense, x, y, eps, norm, p.pgd_iter), {}
+    attack = adaptive(defense, norm, p, reject_aware=family == "reject_aware")
     adv, history = attack.attack(x, y, eps)
     diag = attack.diagnose(adv, y, history)
     return adv, {"iterations": diag["iterations"], "still_improving": float(diag["still_improving"].mean()),
                  "flat_gradient": float(diag["flat_gradient"].mean())}
 
 
-def adaptive(det: Detector, norm: str, p: UnifiedProtocol, reject_aware: bool = False) -> RejectPGD:
-    """The DNR paper's defense-aware PGD on the detector's digit scores, with the DNR protocol's settings;
-    reject_aware: secml's objective on digit + reject scores (the plain one for a model without reject option)."""
+def adaptive(defense: Defense, norm: str, p: UnifiedProtocol, reject_aware: bool = False,
+             restart: Optional[np.ndarray] = None) -> RejectPGD:
+    """The DNR paper's defense-aware PGD on the defense's digit scores, with the DNR protocol's settings;
+    reject_aware: secml's objective on digit + reject scores (the plain one for a model without reject option);
+    restart: the reference images of secml's double initialisation."""
     dp = p.dnr.mnist
-    aware = reject_aware and det.with_reject is not None
-    return RejectPGD(det.with_reject if aware else det.scores, eta=dp.pgd_eta, max_iter=dp.pgd_max_iter,
-                     tol=dp.pgd_tol, doublings=dp.pgd_doublings, box=BOX, batch_size=dp.attack_batch, norm=norm,
-                     reject_aware=aware)
+    return RejectPGD(defense, eta=dp.pgd_eta, max_iter=dp.pgd_max_iter, tol=dp.pgd_tol, doublings=dp.pgd_doublings,
+                     box=BOX, batch_size=dp.attack_batch, norm=norm, reject_aware=reject_aware, restart=restart)
 
 
-def restart(det: Detector, first: dict, x: np.ndarray, y: np.ndarray, starts: np.ndarray,
-            p: UnifiedProtocol) -> dict:
-    """secml's double-initialisation restart of the adaptive L2 attack on the samples `first` (a point of the
-    axis) left unevaded; accuracy when the attacker keeps whichever run evades."""
-    out = double_init.restart(adaptive(det, "l2", p), x, y, first["eps"], starts,
-                              lambda adv, labels: evaded(*predict(det, adv), labels),
-                              evaded(first["pred"], first["margin"], y))
+def restart(attack: RejectPGD, first: dict, x: np.ndarray, y: np.ndarray) -> dict:
+    """secml's double-initialisation restart of the adaptive L2 attack (built with `restart=`) on the samples
+    `first` (a point of the axis) left unevaded; accuracy when the attacker keeps whichever run evades."""
+    out = double_init.restart(attack, x, y, first["eps"], evaded(first["pred"], first["margin"], y))
     accuracy = first["accuracy"] if first["eps"] == 0 else 100.0 * float((~out["evaded"]).mean())
     return {"eps": first["eps"], "accuracy": accuracy, "restart_gain": 100.0 * float(out["restart_evaded"].mean()),
             "restarted": int(len(out["index"])), "evaded": out["evaded"]}
 
 
-def _pgd(det: Detector, x: np.ndarray, y: np.ndarray, eps: float, norm: str, iters: int,
+def _pgd(defense: Defense, x: np.ndarray, y: np.ndarray, eps: float, norm: str, iters: int,
          batch: int = 250) -> np.ndarray:
     """Madry et al.'s PGD without random start (CleverHans): step 2.5 eps / iterations, true labels."""
     out = np.empty_like(x, dtype=np.float32)
     for i in range(0, len(x), batch):
         out[i:i + batch] = projected_gradient_descent(
-            det.logits, tf.constant(x[i:i + batch], tf.float32), eps, 2.5 * eps / iters, iters, _ORDER[norm],
+            defense.scorer.logits, tf.constant(x[i:i + batch], tf.float32), eps, 2.5 * eps / iters, iters, _ORDER[norm],
             clip_min=BOX[0], clip_max=BOX[1], y=tf.constant(y[i:i + batch], tf.int64), rand_init=0).numpy()
     return out

@@ -9,25 +9,25 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from replication import runtime
-from replication.attacks import double_init
-from replication.dnr import evaluation
+from replication.defenses import Defense
+from replication.evaluation import checks, threshold_tradeoff
 from replication.protocols import UnifiedProtocol
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
 from replication.unified import attacks, style
-from replication.unified.detectors import Detector, outcomes, point_evaded, predict
+from replication.unified.detectors import outcomes, point_evaded, predict
 from replication.unified.models import MODELS, Data, build, load_data
 
 CURVE_MODELS = ("baseline", "background")   # part 1: the background-class paper's two models
 REJECTORS = ("background", "nr", "dnr")     # part 3: the models with a reject option
 
 
-def point(store: RunStore, model: str, det: Detector, attack: str, eps: float, x: np.ndarray, y: np.ndarray,
+def point(store: RunStore, model: str, defense: Defense, attack: str, eps: float, x: np.ndarray, y: np.ndarray,
           p: UnifiedProtocol) -> Dict:
     """One (model, attack, eps) evaluation, as a resumable unit."""
     def compute():
         start = time.time()
-        adv, diag = attacks.run_attack(attack, det, x, y, eps, p)
-        pred, margin = predict(det, adv)
+        adv, diag = attacks.run_attack(attack, defense, x, y, eps, p)
+        pred, margin = predict(defense, adv)
         out = outcomes(pred, margin, y)
         out.update(eps=eps, seconds=time.time() - start, pred=pred, margin=margin, diagnostics=diag,
                    accuracy=out["correct"] + (out["detected"] if eps > 0 else 0.0))
@@ -58,7 +58,7 @@ def style_control(store: RunStore, data: Data, setup, seed: int) -> Dict:
         mnist = data.mnist.images[data.mnist.dnn_idx][:len(data.emnist_digits)]
         return {"separability": style.style_separability(mnist, data.emnist_digits, seed),
                 "background_on_emnist_digits": style.background_on_emnist_digits(
-                    setup.detectors["background"], data.emnist_digits, data.emnist_digit_labels)}
+                    setup.defenses["background"], data.emnist_digits, data.emnist_digit_labels)}
     return store.unit("style_control", compute)
 
 
@@ -70,7 +70,7 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     store = open_store(protocol, out, data, seed, fork)
     out = store.root
     setup = build(store, protocol, data, seed)
-    x, y, dets = setup.x, setup.y, setup.detectors
+    x, y, dets = setup.x, setup.y, setup.defenses
     control = style_control(store, data, setup, seed)
     curves = {m: {a: [point(store, m, dets[m], a, e, x, y, protocol) for e in grid(protocol, a)]
                   for a in attacks.ATTACKS} for m in CURVE_MODELS}
@@ -92,25 +92,24 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
 def one_axis(store: RunStore, protocol: UnifiedProtocol, setup) -> Dict:
     """Part 2: every model under the adaptive L2 PGD, its double-initialisation restart and (models with a reject
     option) the reject-aware variant; the per-sample worst case, where each model fails, and the sanity checks."""
-    x, y, dets = setup.x, setup.y, setup.detectors
+    x, y, dets = setup.x, setup.y, setup.defenses
     eps = list(protocol.dnr.mnist.eps_grid)
     axis = {m: [point(store, m, dets[m], "adaptive_l2", e, x, y, protocol) for e in eps] for m in MODELS}
     restarts = {}
     if protocol.double_init:
         for m in MODELS:
-            starts = double_init.class_starts(dets[m].scores, setup.reference, 10)
+            attack = attacks.adaptive(dets[m], "l2", protocol, restart=setup.reference)
             restarts[m] = [store.unit(f"{m}/adaptive_l2_restart/eps{pt['eps']:g}",
-                                      lambda pt=pt: attacks.restart(dets[m], pt, x, y, starts, protocol))
-                           for pt in axis[m]]
+                                      lambda pt=pt: attacks.restart(attack, pt, x, y)) for pt in axis[m]]
     aware = {m: [point(store, m, dets[m], "reject_aware_l2", e, x, y, protocol) for e in eps] for m in REJECTORS}
     worst = worst_case(y, axis, restarts, aware)
     accuracy = lambda curves: {m: [pt["accuracy"] for pt in c] for m, c in curves.items()}  # noqa: E731
     return {"eps": eps, "points": axis, "restart": restarts, "reject_aware": aware, "worst_case": worst,
             "fails": {m: {"below_50": first_below(eps, worst[m], 50.0), "below_10": first_below(eps, worst[m], 10.0)}
                       for m in MODELS},
-            "sanity": evaluation.sanity(eps, accuracy(axis)),
-            "restart_sanity": evaluation.sanity(eps, accuracy(restarts)),
-            "worst_case_sanity": evaluation.sanity(eps, worst),
+            "sanity": checks.sanity(eps, accuracy(axis)),
+            "restart_sanity": checks.sanity(eps, accuracy(restarts)),
+            "worst_case_sanity": checks.sanity(eps, worst),
             "stops": {m: axis[m][-1]["diagnostics"] for m in MODELS}}
 
 
@@ -131,7 +130,7 @@ def tradeoff_curves(points: List[Dict], y: np.ndarray, eps_values) -> Dict:
     out = {}
     for pt in points[1:]:
         if any(abs(pt["eps"] - e) < 1e-9 for e in eps_values):
-            out[f"{pt['eps']:g}"] = evaluation.threshold_tradeoff(clean, np.asarray(pt["margin"]),
+            out[f"{pt['eps']:g}"] = threshold_tradeoff(clean, np.asarray(pt["margin"]),
                                                                   np.asarray(pt["pred"]), y, thetas)
     out["operating_point"] = {"false_reject": float((clean <= 0).mean() * 100)}
     return out

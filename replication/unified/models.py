@@ -6,15 +6,13 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from keras_models.dnr import feature_extractor
-from replication import published
-from replication.background import assembly, training
+from replication import published, stages
+from replication.data.emnist import letter_index, load_pool
+from replication.defenses import Defense, Undefended
 from replication.dnr import draws
-from replication.dnr import experiment as dnr_experiment
-from replication.dnr.tf_svm import dnn_scorer, dnr_scorer, nr_scorer
-from replication.protocols import UnifiedProtocol
+from replication.protocols import BACKGROUND, UnifiedProtocol
 from replication.results import RunStore
-from replication.unified.detectors import Detector, scorer_detector, table2_detector
+from replication.unified.detectors import table2_defense
 
 MODELS = ("baseline", "background", "dnn", "nr", "dnr")
 LABELS = {"baseline": "Table II net (undefended)", "background": "background class",
@@ -23,7 +21,7 @@ LABELS = {"baseline": "Table II net (undefended)", "background": "background cla
 
 @dataclass
 class Setup:
-    detectors: Dict[str, Detector]
+    defenses: Dict[str, Defense]
     x: np.ndarray                 # test images in [0, 1], outside every model's training set
     y: np.ndarray
     info: Dict
@@ -36,8 +34,8 @@ STYLE_DIGITS = 5000  # EMNIST digits kept aside for the style control
 def background_letters(p: UnifiedProtocol, n_digits: int, data_dir: Optional[str], seed: int):
     """EMNIST By Merge images of the paper's kept letters (the background class), the pool's record, and up to
     `STYLE_DIGITS` EMNIST digits (never trained on) for the style control."""
-    pool = assembly.load_pool("train", data_dir, None, seed)
-    idx = np.flatnonzero(np.isin(pool.labels, assembly.letter_index(published.KEPT_LETTERS)))
+    pool = load_pool("train", data_dir, None, seed)
+    idx = np.flatnonzero(np.isin(pool.labels, letter_index(published.KEPT_LETTERS)))
     want = min(len(idx), p.letters if p.letters is not None else n_digits)
     idx = np.sort(np.random.default_rng(seed).choice(idx, want, replace=False))
     digit_idx = np.flatnonzero(pool.labels < 10)
@@ -71,23 +69,20 @@ def build(store: RunStore, p: UnifiedProtocol, data: Data, seed: int) -> Setup:
     """Train (or reload) all models on the DNN's MNIST training digits; test on the DNR run-0 test draw."""
     mp = p.dnr.mnist
     pool = data.mnist
-    dnn = dnr_experiment.train_network(store, mp, pool, seed)
-    extractor = feature_extractor(dnn, list(mp.feature_layers))
+    dnn = stages.train_network(store, mp, pool, seed)
     draw = draws.run_draw(pool, mp, 0, seed)
-    nr, dnr, defenses = dnr_experiment.fit_defenses(store, mp, p.dnr, extractor, pool, draw, 0, seed)
+    nr, dnr, fitted = stages.fit_defenses(store, mp, p.dnr, dnn, pool, draw, 0, seed)
     digits, digit_labels = pool.images[pool.dnn_idx], pool.labels[pool.dnn_idx]
     letters, letter_info = data.letters, data.letter_info
     fit = dict(epochs=p.background_epochs, batch_size=p.background_batch_size, seed=seed)
-    baseline = training.train_or_load(store.path("models/baseline.keras"), digits, digit_labels, 10, **fit)
-    background = training.train_or_load(
+    baseline = stages.train_table2_net(store.path("models/baseline.keras"), digits, digit_labels, BACKGROUND,
+                                       **fit)
+    background = stages.train_table2_net(
         store.path("models/background.keras"), np.concatenate([digits, letters]),
-        np.concatenate([digit_labels, np.full(len(letters), assembly.BACKGROUND)]), 11, **fit)
-    detectors = {"baseline": table2_detector("baseline", baseline),
-                 "background": table2_detector("background", background),
-                 "dnn": scorer_detector(dnn_scorer(dnn), rejects=False),
-                 "nr": scorer_detector(nr_scorer(extractor, nr), rejects=True),
-                 "dnr": scorer_detector(dnr_scorer(extractor, dnr), rejects=True)}
+        np.concatenate([digit_labels, np.full(len(letters), BACKGROUND)]), BACKGROUND + 1, **fit)
+    defenses = {"baseline": table2_defense(baseline), "background": table2_defense(background),
+                "dnn": Undefended(dnn), "nr": nr, "dnr": dnr}
     info = {"mnist_source": pool.source, "digits": int(len(digits)), "background": letter_info,
-            "defenses": defenses, "test": int(len(draw["test"]))}
-    return Setup(detectors, draws.pixels(pool.images[draw["test"]]), pool.labels[draw["test"]], info,
+            "defenses": fitted, "test": int(len(draw["test"]))}
+    return Setup(defenses, draws.pixels(pool.images[draw["test"]]), pool.labels[draw["test"]], info,
                  draws.pixels(pool.images[draw["validation"]]))

@@ -15,7 +15,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from replication.unified.detectors import Detector, predict
+from replication.defenses import Defense
+from replication.unified.detectors import predict
 
 
 def style_separability(mnist: np.ndarray, emnist: np.ndarray, seed: int) -> Dict:
@@ -28,9 +29,9 @@ def style_separability(mnist: np.ndarray, emnist: np.ndarray, seed: int) -> Dict
     return {"correct": int((clf.predict(x_te) == y_te).sum()), "n": int(len(y_te)), "per_style": int(n)}
 
 
-def background_on_emnist_digits(det: Detector, emnist_digits: np.ndarray, labels: np.ndarray) -> Dict:
+def background_on_emnist_digits(defense: Defense, emnist_digits: np.ndarray, labels: np.ndarray) -> Dict:
     """Clean EMNIST digits through a detector: how many it detects (calls background) and classifies right."""
-    pred, margin = predict(det, emnist_digits.astype(np.float32) / 255.0)
+    pred, margin = predict(defense, emnist_digits.astype(np.float32) / 255.0)
     detected = margin <= 0
     return {"detected": int(detected.sum()), "correct": int((~detected & (pred == labels)).sum()),
             "n": int(len(labels))}

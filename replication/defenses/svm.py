@@ -1,17 +1,31 @@
-"""A TensorFlow RBF SVM equal to scikit-learn's one-vs-all decision function, and differentiable scorers.
+"""One-vs-all RBF SVMs: scikit-learn's (fit, grid search) and a TensorFlow twin of their decision function.
 
 score_k(z) = sum_i a_ki exp(-gamma ||z - sv_i||^2) + b_k, over the union of every class's support
 vectors (one kernel evaluation per support vector, whatever number of classes uses it).
 """
 from __future__ import annotations
 
-from typing import Callable, List
+from typing import Sequence, Tuple
 
-import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import SVC
+
+
+def rbf_ovr(C: float, gamma: float) -> OneVsRestClassifier:
+    """One RBF SVM per class: each class score is a smooth decision function (SVC's own 'ovr' is vote-based)."""
+    return OneVsRestClassifier(SVC(kernel="rbf", C=C, gamma=gamma))
+
+
+def select_params(X: np.ndarray, y: np.ndarray, Cs: Sequence[float], gammas: Sequence[float],
+                  folds: int, seed: int) -> Tuple[float, float]:
+    """(C, gamma) maximising k-fold CV accuracy on clean data."""
+    grid = GridSearchCV(rbf_ovr(1.0, 1.0), {"estimator__C": list(Cs), "estimator__gamma": list(gammas)},
+                        cv=StratifiedKFold(folds, shuffle=True, random_state=seed), n_jobs=1)
+    grid.fit(X, y)
+    return float(grid.best_params_["estimator__C"]), float(grid.best_params_["estimator__gamma"])
 
 
 class TFRBFSVM(tf.Module):
@@ -66,37 +80,3 @@ class TFRBFSVM(tf.Module):
         sq = tf.reduce_sum(tf.square(z), 1, keepdims=True) - 2.0 * tf.matmul(z, self.vectors, transpose_b=True)
         sq = tf.maximum(sq + self.sq_norms[None, :], 0.0)
         return tf.matmul(tf.exp(-self.gamma * sq), self.weights) + self.intercepts
-
-
-class Scorer(tf.Module):
-    """x -> class scores (float32), differentiable end to end; `theta` is the constant reject score."""
-
-    def __init__(self, name: str, fn: Callable[[tf.Tensor], tf.Tensor], theta: float = -np.inf):
-        super().__init__(name=name)
-        self.fn, self.theta = fn, float(theta)
-
-    def __call__(self, x: tf.Tensor) -> tf.Tensor:
-        return tf.cast(self.fn(x), tf.float32)
-
-
-def dnn_scorer(model: keras.Model) -> Scorer:
-    """The undefended network: its logits; it never rejects."""
-    return Scorer("dnn", lambda x: model(x, training=False))
-
-
-def nr_scorer(extractor: keras.Model, nr) -> Scorer:
-    """CNN -> last-layer features -> one-vs-all RBF SVMs."""
-    svm = TFRBFSVM(nr.svm)
-    return Scorer("nr", lambda x: svm(extractor(x, training=False)[-1]), nr.theta)
-
-
-def dnr_scorer(extractor: keras.Model, dnr) -> Scorer:
-    """CNN -> per-layer features -> layer SVMs -> concatenated scores -> combiner SVM."""
-    layers: List[TFRBFSVM] = [TFRBFSVM(s) for s in dnr.layer_svms]
-    combiner = TFRBFSVM(dnr.combiner)
-
-    def fn(x):
-        feats = extractor(x, training=False)
-        return combiner(tf.concat([svm(f) for svm, f in zip(layers, feats)], axis=1))
-
-    return Scorer("dnr", fn, dnr.theta)

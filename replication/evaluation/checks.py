@@ -1,25 +1,11 @@
-"""Security evaluation (Fig. 3), the threshold trade-off (Fig. 4), and the paper's sanity criterion."""
+"""Sanity checks of a security evaluation, in the manner of AutoAttack's: evaluation to failure (accuracy ~0 at
+the largest eps), accuracy never rising with eps, and why the surviving samples stopped (iteration limit, vanishing
+gradient: a gradient-masking symptom, or a local minimum)."""
 from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-
-
-def outcome(scores: np.ndarray, theta: float, y: np.ndarray, eps: float) -> Dict[str, float]:
-    """Accuracy and rejection rate (%): at eps = 0 rejects are errors; at eps > 0 a reject counts as correct."""
-    top, pred = scores.max(1), scores.argmax(1)
-    rejected = top <= theta
-    correct = (pred == y) & ~rejected if eps == 0 else (pred == y) | rejected
-    return {"accuracy": 100.0 * float(correct.mean()), "rejection": 100.0 * float(rejected.mean())}
-
-
-def threshold_tradeoff(clean_top: np.ndarray, adv_top: np.ndarray, adv_pred: np.ndarray, y: np.ndarray,
-                       thetas: Sequence[float]) -> Dict[str, List[float]]:
-    """Fig. 4: for each theta, false-reject rate on clean samples and accuracy under attack (%)."""
-    frr = [100.0 * float((clean_top <= t).mean()) for t in thetas]
-    acc = [100.0 * float(((adv_top <= t) | (adv_pred == y)).mean()) for t in thetas]
-    return {"false_reject": frr, "accuracy": acc}
 
 
 def survivor_causes(correct: np.ndarray, still_improving: np.ndarray, flat_gradient: np.ndarray) -> Dict[str, float]:
@@ -57,3 +43,17 @@ def sanity(eps_grid: Sequence[float], accuracy: Dict[str, List[float]],
                 problems.append(f"{model}: accuracy rises from {attacked[i - 1]:.1f}% to {attacked[i]:.1f}% between "
                                 f"eps {eps_grid[i]} and {eps_grid[i + 1]}: attack success should grow with eps")
     return problems
+
+
+def run_checks(evaluation, near_zero: float = 5.0) -> List[str]:
+    """The sanity checks of a `SecurityEvaluation`: per attack and for the worst case, accuracy reaches ~0 at the
+    largest eps and never rises with eps; for PGD attacks, why the survivors at the largest eps stopped."""
+    from replication.evaluation.outcomes import accurate
+    accuracy = {a: [p.accuracy().estimate for p in pts] for a, pts in evaluation.points.items()}
+    accuracy["worst case"] = [i.estimate for i in evaluation.accuracy()]
+    causes = {}
+    for a, pts in evaluation.points.items():
+        last = pts[-1]
+        if last.still_improving is not None and last.eps > 0:
+            causes[a] = survivor_causes(accurate(last.outcome, True), last.still_improving, last.flat_gradient)
+    return sanity(evaluation.eps, accuracy, causes, near_zero) if len(evaluation.eps) > 1 else []

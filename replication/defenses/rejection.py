@@ -1,0 +1,175 @@
+"""NR and DNR (Sotgiu et al. 2020): RBF SVMs on a network's layer features, with a reject threshold theta.
+
+Both own their Keras network and the names of the layers they read, take images, and reject a sample when its
+top class score is <= theta. Their scorer runs network, SVMs (TensorFlow twins of scikit-learn's, see
+`replication.defenses.svm`) and theta as one differentiable function.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.model_selection import StratifiedKFold
+from sklearn.multiclass import OneVsRestClassifier
+
+from replication.defenses.base import Box, Defense, layer_names, register, with_reject
+from replication.defenses.svm import TFRBFSVM, rbf_ovr
+
+Params = Tuple[float, float]
+
+
+def layer_outputs(model: keras.Model, names: Sequence[str]) -> keras.Model:
+    """A sub-model returning the named layers' outputs, flattened, in one forward pass."""
+    outputs = [keras.layers.Flatten(name=f"flat_{n}")(model.get_layer(n).output) for n in layer_names(model, names)]
+    return keras.Model(model.inputs[0], outputs, name=f"{model.name}_features")
+
+
+def stacked_scores(features: Sequence[np.ndarray], y: np.ndarray, layer_params: Sequence[Params], folds: int,
+                   seed: int) -> np.ndarray:
+    """Layer-SVM scores of every sample from SVMs that did not see it (k-fold stacked generalization)."""
+    if len(features) != len(layer_params):
+        raise ValueError(f"{len(features)} feature layers but {len(layer_params)} (C, gamma) pairs")
+    n_classes = len(np.unique(y))
+    oof = np.zeros((len(y), n_classes * len(features)))
+    for train, held in StratifiedKFold(folds, shuffle=True, random_state=seed).split(features[0], y):
+        svms = [rbf_ovr(*p).fit(f[train], y[train]) for f, p in zip(features, layer_params)]
+        oof[held] = np.hstack([s.decision_function(f[held]) for s, f in zip(svms, features)])
+    return oof
+
+
+class _LayerSVMs(Defense):
+    """What NR and DNR share: the network, its feature layers, theta."""
+
+    layers: List[str]
+    theta: float = -np.inf
+
+    def _attach(self, model: keras.Model) -> None:
+        self.model = model
+        self.extractor = layer_outputs(model, self.layers)
+        self._tf_svms = None
+
+    def features(self, x: np.ndarray, batch_size: int = 256) -> List[np.ndarray]:
+        """Per-layer features of images x (float64, the SVMs' input)."""
+        out = self.extractor.predict(self.check_input(x), batch_size=batch_size, verbose=0)
+        out = out if isinstance(out, (list, tuple)) else [out]
+        return [np.asarray(f, np.float64) for f in out]
+
+    def _feature_tensors(self, x: tf.Tensor) -> List[tf.Tensor]:
+        out = self.extractor(x, training=False)
+        return list(out) if isinstance(out, (list, tuple)) else [out]
+
+    def class_scores(self, features: Sequence[np.ndarray]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        """(n, classes) scores from scikit-learn's SVMs (the reference the TF scorer equals)."""
+        return self.class_scores(self.features(x))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class labels, or REJECT (-1) where the top score is <= theta (scikit-learn's SVMs)."""
+        scores = self.decision_function(x)
+        return np.where(scores.max(1) <= self.theta, -1, scores.argmax(1))
+
+    def set_threshold(self, x_val: np.ndarray, reject_rate: float) -> float:
+        """theta such that `reject_rate` of these clean, held-out samples are rejected."""
+        if not 0.0 <= reject_rate < 1.0:
+            raise ValueError(f"reject_rate must lie in [0, 1), got {reject_rate}")
+        self.theta = float(np.quantile(self.decision_function(x_val).max(1), reject_rate))
+        self._scorer = None
+        return self.theta
+
+    def _scores(self, x: tf.Tensor) -> tf.Tensor:
+        return with_reject(tf.cast(self._svm_scores(x), tf.float32), self.theta)
+
+    def _logits(self, x: tf.Tensor) -> tf.Tensor:
+        return tf.cast(self._svm_scores(x), tf.float32)
+
+    def _svm_scores(self, x: tf.Tensor) -> tf.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fitted(self) -> None:
+        if not self.is_fitted():
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit(x, y) first")
+
+    def state(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("model", "extractor", "_tf_svms", "_scorer")}
+
+
+@register
+class NR(_LayerSVMs):
+    """Neural Rejection (Sotgiu et al. 2020, after Melis et al. 2017): one-vs-all RBF SVMs on one layer."""
+
+    def __init__(self, model: keras.Model, layer: str, C: float = 1.0, gamma: float = 1e-2,
+                 input_range: Box = (0.0, 1.0)):
+        self.layers, self.C, self.gamma = [layer], C, gamma
+        self.input_range = tuple(input_range)
+        self.svm: Optional[OneVsRestClassifier] = None
+        self._attach(model)
+
+    def is_fitted(self) -> bool:
+        return self.svm is not None
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> "NR":
+        return self.fit_features(self.features(x), y)
+
+    def fit_features(self, features: Sequence[np.ndarray], y: np.ndarray) -> "NR":
+        """Fit on precomputed features (`features(x)`)."""
+        self.svm = rbf_ovr(self.C, self.gamma).fit(features[-1], y)
+        self._tf_svms, self._scorer = None, None
+        return self
+
+    def class_scores(self, features: Sequence[np.ndarray]) -> np.ndarray:
+        self._fitted()
+        return self.svm.decision_function(features[-1])
+
+    def _svm_scores(self, x: tf.Tensor) -> tf.Tensor:
+        self._fitted()
+        if self._tf_svms is None:
+            self._tf_svms = TFRBFSVM(self.svm)
+        return self._tf_svms(self._feature_tensors(x)[-1])
+
+
+@register
+class DNR(_LayerSVMs):
+    """Deep Neural Rejection: an RBF SVM per layer, combined by an RBF SVM trained by stacked generalization."""
+
+    def __init__(self, model: keras.Model, layers: Sequence[str], layer_params: Sequence[Params],
+                 combiner_params: Params, folds: int = 3, seed: int = 0, input_range: Box = (0.0, 1.0)):
+        if len(layers) != len(layer_params):
+            raise ValueError(f"{len(layers)} layers but {len(layer_params)} (C, gamma) pairs")
+        self.layers = list(layers)
+        self.layer_params, self.combiner_params = [tuple(p) for p in layer_params], tuple(combiner_params)
+        self.folds, self.seed = folds, seed
+        self.input_range = tuple(input_range)
+        self.layer_svms: List[OneVsRestClassifier] = []
+        self.combiner: Optional[OneVsRestClassifier] = None
+        self._attach(model)
+
+    def is_fitted(self) -> bool:
+        return self.combiner is not None
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> "DNR":
+        return self.fit_features(self.features(x), y)
+
+    def fit_features(self, features: Sequence[np.ndarray], y: np.ndarray) -> "DNR":
+        """Combiner on out-of-fold layer scores, then the layer SVMs refit on all data."""
+        oof = stacked_scores(features, y, self.layer_params, self.folds, self.seed)
+        self.combiner = rbf_ovr(*self.combiner_params).fit(oof, y)
+        self.layer_svms = [rbf_ovr(*p).fit(f, y) for f, p in zip(features, self.layer_params)]
+        self._tf_svms, self._scorer = None, None
+        return self
+
+    def class_scores(self, features: Sequence[np.ndarray]) -> np.ndarray:
+        self._fitted()
+        layer = np.hstack([s.decision_function(f) for s, f in zip(self.layer_svms, features)])
+        return self.combiner.decision_function(layer)
+
+    def _svm_scores(self, x: tf.Tensor) -> tf.Tensor:
+        self._fitted()
+        if self._tf_svms is None:
+            self._tf_svms = ([TFRBFSVM(s) for s in self.layer_svms], TFRBFSVM(self.combiner))
+        layers, combiner = self._tf_svms
+        feats = self._feature_tensors(x)
+        return combiner(tf.concat([svm(f) for svm, f in zip(layers, feats)], axis=1))

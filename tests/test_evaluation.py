@@ -1,0 +1,79 @@
+"""security_evaluation: per-sample bookkeeping, worst case over attacks, minimum-norm attacks, checks, bad input."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from replication.attacks import RejectPGD
+from replication.defenses import Scorer, with_reject
+from replication.evaluation import CORRECT, EVADED, REJECTED, MinimumNorm, security_evaluation, worst
+
+THETA = 0.2
+CENTRES = np.array([[0.15, 0.15], [0.85, 0.85]], np.float32)
+
+
+def bumps(z):
+    d2 = tf.reduce_sum((z[:, None, :] - tf.constant(CENTRES)[None]) ** 2, -1)
+    return with_reject(tf.exp(-d2 / 0.02), THETA)
+
+
+SCORER = Scorer(bumps, name="bumps")
+X = np.array([[0.15, 0.15], [0.85, 0.85], [0.5, 0.5], [0.2, 0.1]], np.float32)
+Y = np.array([0, 1, 0, 1])  # correct, correct, rejected (far from both), wrong class
+
+
+def shift_to(target):
+    """A fake attack moving every sample towards `target` by at most eps (L2)."""
+    def attack(x, y, eps):
+        d = target - x
+        n = np.sqrt((d ** 2).sum(1, keepdims=True))
+        return (x + d * np.minimum(1.0, eps / np.maximum(n, 1e-12))).astype(np.float32)
+    return attack
+
+
+def test_outcomes_per_sample_and_worst_case():
+    report = security_evaluation(SCORER, X, Y, [0.0, 0.1, 2.0],
+                                 attacks={"to_centre_1": shift_to(CENTRES[1]), "to_centre_0": shift_to(CENTRES[0])})
+    clean = report.points["to_centre_1"][0].outcome
+    assert clean.tolist() == [CORRECT, CORRECT, REJECTED, EVADED]
+    far = report.points["to_centre_1"][2].outcome  # everything lands on centre 1: class 1
+    assert far.tolist() == [EVADED, CORRECT, EVADED, CORRECT]
+    worst_far = report.worst_case()[2]
+    assert worst_far.tolist() == [EVADED, EVADED, EVADED, EVADED]  # each sample evaded by one of the two attacks
+    acc = report.accuracy()
+    assert acc[0].estimate == 50.0 and acc[2].estimate == 0.0 and acc[2].n == 4
+    assert report.counts()[0] == {"correct": 2, "rejected": 1, "evaded": 1}
+    assert "worst case" in report.table() and "N = 4" in report.table()
+
+
+def test_worst_prefers_evaded_then_rejected():
+    assert worst(np.array([0, 1, 0]), np.array([1, 0, 2])).tolist() == [1, 1, 2]
+
+
+def test_minimum_norm_attack_counts_only_within_eps():
+    far = MinimumNorm(lambda x, y: np.tile(CENTRES[1], (len(x), 1)).astype(np.float32))
+    report = security_evaluation(SCORER, X[:1], Y[:1], [0.0, 0.5, 1.0], attacks={"cw": far})
+    # the adversarial lies 0.99 away: not within eps 0.5, within eps 1
+    assert [p.outcome[0] for p in report.points["cw"]] == [CORRECT, CORRECT, EVADED]
+
+
+def test_reject_pgd_default_and_checks_flag_a_weak_attack():
+    weak = security_evaluation(SCORER, X[:2], Y[:2], [0.0, 0.01, 0.02], attacks={"nothing": lambda x, y, e: x})
+    assert any("largest eps" in p for p in weak.problems)
+    pgd = security_evaluation(SCORER, X[:2], Y[:2], [0.0, 1.5],
+                              attacks={"pgd": RejectPGD(SCORER, max_iter=30, restart=CENTRES)})
+    assert pgd.accuracy("pgd")[-1].estimate == 0.0 and pgd.points["pgd"][-1].iterations is not None
+
+
+def test_a_batch_equals_per_sample_evaluations():
+    attack = RejectPGD(SCORER, max_iter=20, batch_size=4)
+    batch = security_evaluation(SCORER, X, Y, [0.0, 0.3], attacks={"pgd": attack})
+    for i in range(len(X)):
+        one = security_evaluation(SCORER, X[i:i + 1], Y[i:i + 1], [0.0, 0.3], attacks={"pgd": attack})
+        assert one.points["pgd"][1].outcome[0] == batch.points["pgd"][1].outcome[i]
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="labels"):
+        security_evaluation(SCORER, X, Y[:2], [0.0])
+    with pytest.raises(ValueError, match="increasing"):
+        security_evaluation(SCORER, X, Y, [1.0, 0.5])
