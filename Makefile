@@ -1,4 +1,4 @@
-# make install | test | replicate-background | replicate-dnr | replicate-unified | bench | spread
+# make install | test | test-fast | lint | replicate-background | replicate-dnr | replicate-unified | bench | spread
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,18 +9,30 @@ PROTOCOL ?=
 SEED ?= 0
 RUN_ARGS = $(if $(PROTOCOL),--protocol $(PROTOCOL)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(OUT),--out $(OUT)) --seed $(SEED)
 
-.PHONY: install test replicate-background replicate-dnr replicate-unified bench spread clean
+.PHONY: install test test-fast lint example replicate-background replicate-dnr replicate-unified bench spread clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[$(TF_EXTRA),dev]"
 	touch $@
 
+# everything: unit, data, smoke-pipeline, example and notebook tests (the README's test command; CI)
 test: install
 	$(PY) -m pytest -q tests
+
+# unit tests on synthetic or bundled data only (no data folder, no pipelines): under 3 minutes
+test-fast: install
+	$(PY) -m pytest -q -m "not data and not slow and not notebook" tests
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+# the library on your own model (examples/defend_your_model.py trains a small one on bundled MNIST digits)
+example: install
+	$(PY) examples/defend_your_model.py
 
 replicate-background: install
 	$(PY) -m replication background $(RUN_ARGS)

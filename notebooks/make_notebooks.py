@@ -61,18 +61,22 @@ NOTEBOOKS = {
                           "The background-class paper attacked its defense only with attacks unaware of the "
                           "background class. Here the DNR paper's defense-aware PGD attacks it, with the background "
                           "logit as the reject score, and the undefended nets, the background class, NR and DNR are "
-                          "compared on the same MNIST digits, attack, eps grid and metric (detected counts as correct)."),
+                          "compared on the same MNIST digits, attack, eps grid and metric "
+                          "(detected counts as correct)."),
         new_code_cell(SETUP.format(name="unified")),
         new_code_cell("from replication.unified import experiment, report\n\n"
                       "results = experiment.run(protocols.unified(PROTOCOL), OUT, DATA_DIR, seed=0)"),
         new_markdown_cell("## Does detection survive an attacker who knows about the background class?"),
-        new_code_cell("display(Markdown('\\n'.join(['| attacks | eps | weak detected | adaptive detected | weak other | '\n"
+        new_code_cell("display(Markdown('\\n'.join(['| attacks | eps | weak detected | adaptive detected | "
+                      "weak other | '\n"
                       "                                'adaptive other | adaptive - weak / 2 | collapse |',\n"
                       "                                '|---|---|---|---|---|---|---|---|']\n"
-                      "                               + report.collapse_rows(results['curves']) + [''] + report.style_lines(results))))"),
+                      "                               + report.collapse_rows(results['curves']) + [''] + "
+                      "report.style_lines(results))))"),
         new_markdown_cell("## Where each defense fails"),
         new_code_cell("for model, fails in results['axis']['fails'].items():\n"
-                      "    print(f\"{model:>10}: accuracy < 50% at eps {fails['below_50']}, < 10% at eps {fails['below_10']}\")\n"
+                      "    print(f\"{model:>10}: accuracy < 50% at eps {fails['below_50']}, "
+                      "< 10% at eps {fails['below_10']}\")\n"
                       "for name in results['figures'].values():\n    display(Image(filename=str(OUT / name)))"),
         new_markdown_cell("## Is the attack strong enough?\n\n"
                           "The DNR paper's own test: accuracy must reach ~0 at the largest eps. Where the paper's "

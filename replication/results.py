@@ -107,6 +107,26 @@ class RunStore:
         self.computed_by = computed_by or {}
         self.timings: Dict[str, float] = {}
         self.resumed: list = []
+        self._bar = None
+        self.expected, self.visited = 0, 0
+
+    def progress(self, total: int, desc: str) -> None:
+        """Show one progress line for this run's `total` units (which unit of how many, elapsed, ETA) on stderr,
+        beside Keras' epoch lines on stdout; resumed units count as done."""
+        from tqdm.auto import tqdm
+        self.expected = total
+        self._bar = tqdm(total=total, desc=desc, unit="unit", dynamic_ncols=True, mininterval=1.0)
+
+    def close_progress(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def _tick(self, name: str) -> None:
+        self.visited += 1
+        if self._bar is not None:
+            self._bar.set_postfix_str(name, refresh=False)
+            self._bar.update(1)
 
     def _mismatch(self, root: Path) -> List[str]:
         path = root / FINGERPRINT_FILE
@@ -130,6 +150,7 @@ class RunStore:
             if saved.get("fingerprint") != self.hash:
                 raise FingerprintMismatch(path, [f"unit fingerprint: {saved.get('fingerprint')} -> {self.hash}"])
             self.resumed.append(name)
+            self._tick(name)
             return saved["result"]
         start = time.time()
         result = jsonable(compute())
@@ -137,6 +158,7 @@ class RunStore:
         write_json(path, {"result": result, "seconds": seconds, "fingerprint": self.hash,
                           "computed_by": self.computed_by})
         self.timings[name] = seconds
+        self._tick(name)
         return result
 
     def seconds(self, name: str) -> float:

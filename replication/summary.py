@@ -37,12 +37,14 @@ def dnr(r: Dict) -> List[str]:
         n = acc["dnn"][0].n
         lines += [f"**DNR, {name}** (`{r['protocol']['level']}`, seed {r['seed']}, N = {n} test samples): accuracy % "
                   "[95% interval] under the paper's attack", "", "| eps | DNN | NR | DNR |", "|---|---|---|---|"]
-        lines += [f"| {e:g} | " + " | ".join(acc[m][i].text(1) for m in claims.MODELS) + " |" for i, e in enumerate(eps)]
+        lines += [f"| {e:g} | " + " | ".join(acc[m][i].text(1) for m in claims.MODELS) + " |"
+                  for i, e in enumerate(eps)]
         lines += ["", "| claim | measured | verdict |", "|---|---|---|"]
         lines += [f"| {c.claim} | {c.measured} | {c.verdict}" + (f" (to decide: {c.need})" if c.need else "") + " |"
                   for c in claims.judge(name, ds)]
         for row in claims.line_search(ds):
-            lines.append(f"- line search, {row['model'].upper()} eps {row['eps']:g}: Algorithm 1 {row['paper'].text(1)}, "
+            lines.append(f"- line search, {row['model'].upper()} eps {row['eps']:g}: "
+                         f"Algorithm 1 {row['paper'].text(1)}, "
                          f"secml's steps {row['secml'].text(1)}, difference {row['secml_minus_paper'].text(1)}")
         lines.append("")
     return lines

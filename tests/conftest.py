@@ -70,3 +70,14 @@ def logits(model):
 
 
 np.set_printoptions(precision=4)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that take the real data folder are marked `data`, those running a smoke pipeline `slow` (both left
+    out by `make test-fast`)."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "data_dir" in names:
+            item.add_marker(pytest.mark.data)
+        if any(n.endswith("smoke_run") for n in names) or "smoke_run" in item.name:
+            item.add_marker(pytest.mark.slow)

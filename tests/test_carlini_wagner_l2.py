@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from cleverhans.tf2.attacks.carlini_wagner_l2 import CarliniWagnerL2
-
 from conftest import logits
+
 from replication.attacks import FixedCarliniWagnerL2, carlini_wagner_l2
 from replication.attacks.carlini_wagner_l2 import _binary_search
 
@@ -118,7 +118,8 @@ def test_outputs_inside_box(small_model, correct_samples):
 
 def test_binary_search_rule():
     found = np.array([True, False, True, False])
-    lower, upper, const = _binary_search(found, np.zeros(4), np.array([1e10, 1e10, 4.0, 4.0]), np.array([1.0, 1.0, 2.0, 2.0]))
+    lower, upper, const = _binary_search(found, np.zeros(4), np.array([1e10, 1e10, 4.0, 4.0]),
+                                         np.array([1.0, 1.0, 2.0, 2.0]))
     assert upper.tolist() == [1.0, 1e10, 2.0, 4.0]
     assert lower.tolist() == [0.0, 1.0, 0.0, 2.0]
     assert const.tolist() == [0.5, 10.0, 1.0, 3.0]

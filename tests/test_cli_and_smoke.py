@@ -13,7 +13,8 @@ from replication.cli import parser
 
 def test_help_explains_every_option():
     text = parser().format_help()
-    for option in ("--protocol", "--data-dir", "--out", "--seed", "--letters", "background", "dnr", "paper", "fast", "smoke"):
+    for option in ("--protocol", "--data-dir", "--out", "--seed", "--letters", "background", "dnr", "paper", "fast",
+                   "smoke"):
         assert option in text
     out = subprocess.run([sys.executable, "-m", "replication", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--data-dir" in out.stdout
@@ -51,6 +52,7 @@ def test_smoke_report_has_every_table_and_figure(smoke_run):
     assert "**data**: the pool is EMNIST By Merge `test`" in report and "`pool_limit: None -> 4000`" in report
     assert {"commit", "cpu", "threads", "deterministic", "host"} <= set(saved["run"])
     assert saved["units_computed_by"][0]["units"] >= 4 and (out / "fingerprint.json").exists()
+    assert saved["units"]["expected"] == saved["units"]["visited"]  # the progress line's total is right
     from replication import summary  # the README's paragraphs come from the same results
     assert "verdicts" in "\n".join(summary.background(saved))
 
@@ -87,6 +89,7 @@ def dnr_smoke_run(data_dir, tmp_path_factory):
 
 def test_dnr_smoke_report(dnr_smoke_run, data_dir):
     out, results = dnr_smoke_run
+    assert results["units"]["expected"] == results["units"]["visited"] == 44  # the progress line's total
     report = (out / "report.md").read_text()
     for heading in ("## mnist", "## cifar10", "Checkable claims", "Protocol `smoke`", "TF vs scikit-learn",
                     "Attack-strength check"):
@@ -96,7 +99,8 @@ def test_dnr_smoke_report(dnr_smoke_run, data_dir):
     for name in ("mnist", "cifar10"):
         run = results["datasets"][name]["runs"][0]
         assert run["equality"]["dnr"]["max_rel_diff"] < 1e-5
-        assert [pt["eps"] for pt in run["curves"]["dnr"]] == list(protocols.dnr("smoke").__getattribute__(name).eps_grid)
+        grid = getattr(protocols.dnr("smoke"), name).eps_grid
+        assert [pt["eps"] for pt in run["curves"]["dnr"]] == list(grid)
         for pt in run["curves"]["dnr"]:
             assert pt["l2"] <= pt["eps"] + 1e-4
         theta = {"dnn": float("-inf"), **run["defenses"]["theta"]}

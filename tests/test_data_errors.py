@@ -8,8 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from replication.data import DataError, load
-from replication.data import tfds_source
+from replication.data import DataError, load, tfds_source
 
 
 def _idx(path, array, magic_dims=None):

@@ -33,9 +33,11 @@ def test_sanity_flags_weak_attacks():
 def test_dnr_paper_protocol():
     p = protocols.dnr("paper")
     assert (p.mnist.dnn_train, p.mnist.epochs, p.mnist.batch_size, p.mnist.learning_rate) == (30000, 50, 128, 0.1)
-    assert (p.cifar10.dnn_train, p.cifar10.epochs, p.cifar10.batch_size, p.cifar10.learning_rate) == (40000, 75, 100, 0.01)
+    c = p.cifar10
+    assert (c.dnn_train, c.epochs, c.batch_size, c.learning_rate) == (40000, 75, 100, 0.01)
     for ds in (p.mnist, p.cifar10):
-        assert (ds.runs, ds.svm_train, ds.test, ds.search_params, ds.cv_folds, ds.pgd_doublings) == (5, 10000, 1000, True, 5, 10)
+        got = (ds.runs, ds.svm_train, ds.test, ds.search_params, ds.cv_folds, ds.pgd_doublings)
+        assert got == (5, 10000, 1000, True, 5, 10)
         assert ds.eps_grid == published.DNR_EPS_GRID[ds.name]
     assert (p.reject_rate, p.stacking_folds) == (0.1, 3)
 

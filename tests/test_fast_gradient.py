@@ -1,8 +1,8 @@
 """FGS/FG wrapper over CleverHans: norm bound, box, batch = per-sample, bad input."""
 import numpy as np
 import pytest
-
 from conftest import logits
+
 from replication.attacks import fast_gradient
 
 

@@ -17,7 +17,8 @@ def test_paper_protocol_is_the_published_one():
     assert (p.fgs_eps, p.fg_eps, p.letters) == (0.25, 6.79, "measured")
     assert p.fgs_eps in p.fgs_grid and p.fg_eps in p.fg_grid
     c = p.carlini
-    assert (c.binary_search_steps, c.max_iterations, c.learning_rate, c.initial_const, c.confidence) == (9, 1000, 1e-2, 1e-3, 0.0)
+    got = (c.binary_search_steps, c.max_iterations, c.learning_rate, c.initial_const, c.confidence)
+    assert got == (9, 1000, 1e-2, 1e-3, 0.0)
     assert c.per_class is None and p.pool_limit is None and p.curve_samples is None
 
 

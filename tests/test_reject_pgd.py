@@ -36,8 +36,8 @@ def test_batch_equals_per_sample(setup, norm, eps):
     scorer, x, y = setup
     attack = RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=8, norm=norm)
     batch = attack(x[:8], y[:8], eps)
-    single = np.concatenate([RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=1, norm=norm)(x[i:i + 1], y[i:i + 1], eps)
-                             for i in range(8)])
+    one = RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=1, norm=norm)
+    single = np.concatenate([one(x[i:i + 1], y[i:i + 1], eps) for i in range(8)])
     assert np.abs(batch - single).max() < 1e-3
 
 
@@ -62,7 +62,9 @@ def test_diagnose_tells_flat_scores_from_iteration_limits(setup):
     diag = attack.diagnose(adv, y[:4], history)
     assert diag["iterations"] == 2 and diag["still_improving"].all() and not diag["flat_gradient"].any()
     # an RBF score far from its centre: the gradient underflows to 0, the signature of gradient masking
-    far = lambda z: tf.exp(-50.0 * tf.reduce_sum(tf.reshape(z, [tf.shape(z)[0], -1]) ** 2, 1, keepdims=True)) * tf.ones([1, 3])  # noqa: E731
+    def far(z):
+        sq = tf.reduce_sum(tf.reshape(z, [tf.shape(z)[0], -1]) ** 2, 1, keepdims=True)
+        return tf.exp(-50.0 * sq) * tf.ones([1, 3])
     flat = RejectPGD(far, eta=0.01, max_iter=5)
     adv, history = flat.attack(x[:4], np.zeros(4, np.int64), 1.0)
     diag = flat.diagnose(adv, np.zeros(4, np.int64), history)

@@ -38,7 +38,8 @@ def test_published_numbers_are_complete_and_sourced():
         assert pub.source and "Table" in pub.source, key
     # Table V rows of one model add up to 100%
     for attack in ("fgs", "fg"):
-        assert sum(b[f"table5/{attack}/defense/{c}"].value for c in ("correct", "other_digit", "background")) == pytest.approx(100, abs=0.01)
+        rows = [b[f"table5/{attack}/defense/{c}"].value for c in ("correct", "other_digit", "background")]
+        assert sum(rows) == pytest.approx(100, abs=0.01)
     assert len(published.KEPT_LETTERS) == 22 and len(published.REMOVED_LETTERS) == 15
     assert not set(published.KEPT_LETTERS) & set(published.REMOVED_LETTERS)
 

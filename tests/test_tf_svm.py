@@ -49,7 +49,8 @@ def test_gradients_match_finite_differences(real_features):
             plus, minus = base.copy(), base.copy()
             plus[i, j] += h
             minus[i, j] -= h
-            numeric[i, j] = (np.sum(svm(tf.constant(plus)).numpy() * w) - np.sum(svm(tf.constant(minus)).numpy() * w)) / (2 * h)
+            up, down = np.sum(svm(tf.constant(plus)).numpy() * w), np.sum(svm(tf.constant(minus)).numpy() * w)
+            numeric[i, j] = (up - down) / (2 * h)
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
 
 

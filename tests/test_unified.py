@@ -65,6 +65,7 @@ def test_unified_protocols_share_the_dnr_counts():
 def test_smoke_run_writes_every_part(tmp_path, data_dir):
     out = tmp_path / "unified"
     r = experiment.run(protocols.unified("smoke"), out, data_dir, seed=0)
+    assert r["units"]["expected"] == r["units"]["visited"] > 0  # the progress line's total is right
     report = (out / "report.md").read_text()
     for heading in ("## 1. The background class", "## 2. One axis", "## 3. Reject-threshold", "collapse",
                     "Attack-strength check", "Reject-aware objective", "reject_aware_linf"):
@@ -104,8 +105,8 @@ def test_style_control_tells_separable_styles_from_one_style():
 
 
 def test_style_control_counts_detections_on_emnist_digits():
-    from replication.unified import style
     from replication.defenses import Defense
+    from replication.unified import style
     images = np.zeros((4, 28, 28, 1), np.uint8)
     images[:2] = 255  # bright images: the fake defense's reject score beats its digit 0 score on them
 
@@ -128,3 +129,4 @@ def test_worst_case_claims_use_every_attack_per_sample():
             "reject_aware": {"nr": [clean, aware]}}
     c = claims.correct_per_sample(axis, "nr", y)
     assert c[:, 0].tolist() == [1, 1, 1, 0] and c[:, 1].tolist() == [0, 0, 1, 0]
+

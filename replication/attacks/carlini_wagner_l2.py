@@ -21,8 +21,8 @@ from typing import Callable, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 from cleverhans.tf2.attacks.carlini_wagner_l2 import CarliniWagnerL2, clip_tanh, loss_fn
+from tqdm.auto import tqdm
 
 from replication.defenses.base import Defense, as_scorer
 

@@ -9,10 +9,11 @@ import numpy as np
 
 from replication import published, runtime
 from replication.background import assembly, carlini, letters, training
-from replication.background.weak_attacks import NORMS, weak_attack
 from replication.background.outcomes import mean_std, outcome_fractions
-from replication.protocols import BackgroundProtocol
+from replication.background.weak_attacks import NORMS, weak_attack
+from replication.protocols import BACKGROUND, BackgroundProtocol
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
+
 
 def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir, seed: int) -> Dict:
     """Section IV.A on EMNIST Balanced (or a class-balanced pool sample), one unit per fold."""
@@ -37,10 +38,9 @@ def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, 
     """Train baseline and defense on split i; clean accuracy, FGS/FG at the paper's eps and over the grids."""
     sets = assembly.split_sets(labels, assembly.make_split(labels, p.test_fraction, seed + i))
     models = {
-        "baseline": training.train_table2_net(store.path(f"models/split{i}_baseline.keras"), pool.images[sets["baseline_train"]],
-                                           labels[sets["baseline_train"]], 10, p.epochs, p.batch_size, seed + i),
-        "defense": training.train_table2_net(store.path(f"models/split{i}_defense.keras"), pool.images[sets["defense_train"]],
-                                          labels[sets["defense_train"]], 11, p.epochs, p.batch_size, seed + i),
+        name: training.train_table2_net(store.path(f"models/split{i}_{name}.keras"), pool.images[sets[f"{name}_train"]],
+                                        labels[sets[f"{name}_train"]], classes, p.epochs, p.batch_size, seed + i)
+        for name, classes in (("baseline", BACKGROUND), ("defense", BACKGROUND + 1))
     }
     x, y = training.to_input(pool.images[sets["test"]]), labels[sets["test"]]
     curve_idx = np.random.default_rng(seed + i).permutation(len(y))[:p.curve_samples or len(y)]
@@ -63,7 +63,8 @@ def aggregate(splits) -> Dict:
     agg: Dict = {"counts": {k: float(np.mean([s["counts"][k] for s in splits])) for k in splits[0]["counts"]}}
     for table in ("clean", "fgs", "fg"):
         agg[table] = {m: mean_std([s[table][m] for s in splits]) for m in ("baseline", "defense")}
-    agg["curves"] = {a: {m: [mean_std([s["curves"][a][m][j] for s in splits]) for j in range(len(splits[0]["curves"][a][m]))]
+    agg["curves"] = {a: {m: [mean_std([s["curves"][a][m][j] for s in splits])
+                             for j in range(len(splits[0]["curves"][a][m]))]
                          for m in ("baseline", "defense")} for a in NORMS}
     agg["l2_mean"] = {a: {m: float(np.mean([s[a][f"{m}_l2_mean"] for s in splits])) for m in ("baseline", "defense")}
                       for a in NORMS}
@@ -77,6 +78,11 @@ def open_store(protocol: BackgroundProtocol, out: Path, pool: assembly.Pool, see
     return RunStore(out, run_fingerprint("background", protocol.to_dict(), seed, data), fork, runtime.identity())
 
 
+def unit_count(p: BackgroundProtocol) -> int:
+    """Units of a run: the letter-selection folds and their summary (measured letters), the splits, Carlini."""
+    return (p.selection_folds * p.selection_repeats + 1 if p.letters == "measured" else 0) + p.splits + 1
+
+
 def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False) -> Dict:
     """Run (or resume) the whole experiment; writes results.json, report.md and figures into the run folder
     (`out`, or with `fork` a sibling named by the fingerprint when `out` holds a run with other settings)."""
@@ -84,6 +90,7 @@ def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: 
     pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
     store = open_store(protocol, out, pool, seed, fork)
     out = store.root
+    store.progress(unit_count(protocol), "background units")
     if protocol.letters == "measured":
         selection = store.unit("letter_selection", lambda: select_letters(store, pool, protocol, data_dir, seed))
         kept = selection["kept"]
@@ -103,7 +110,9 @@ def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: 
         "stage_seconds": {name: store.seconds(name) for name in
                           ["letter_selection", *[f"split{i}" for i in range(protocol.splits)], "carlini"]},
         "resumed_units": store.resumed,
+               "units": {"expected": store.expected, "visited": store.visited},
     }
+    store.close_progress()
     from replication.background import figures, report
     results["figures"] = figures.draw_all(results, store, pool, labels, protocol, seed)
     results["wall_seconds_this_invocation"] = time.time() - start

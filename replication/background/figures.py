@@ -31,7 +31,8 @@ def eps_curves(results: Dict, path) -> None:
                     continue
                 mean = np.array([pt[cat]["mean"] for pt in curves[model]])
                 std = np.array([pt[cat]["std"] for pt in curves[model]])
-                ax.plot(grid, mean, style, color=_COLOR[model], marker="o", ms=3, label=f"{model}: {cat.replace('_', ' ')}")
+                ax.plot(grid, mean, style, color=_COLOR[model], marker="o", ms=3,
+                        label=f"{model}: {cat.replace('_', ' ')}")
                 ax.fill_between(grid, mean - std, mean + std, color=_COLOR[model], alpha=0.1)
         ax.axvline(paper_eps, color="gray", lw=0.8)
         ax.set_title(f"{attack.upper()} ({'L-inf' if attack == 'fgs' else 'L2'}); paper eps = {paper_eps}")
@@ -78,7 +79,8 @@ def letter_rates(selection: Dict, threshold: float, path) -> None:
     plt.close(fig)
 
 
-def draw_all(results: Dict, store: RunStore, pool: assembly.Pool, labels: np.ndarray, protocol, seed: int) -> Dict[str, str]:
+def draw_all(results: Dict, store: RunStore, pool: assembly.Pool, labels: np.ndarray, protocol,
+             seed: int) -> Dict[str, str]:
     """Draw every figure into the run folder; returns {figure: file name}."""
     files = {"curves": "eps_curves.png", "gallery": "gallery.png"}
     eps_curves(results, store.path(files["curves"]))

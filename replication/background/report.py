@@ -214,7 +214,8 @@ def render(r: Dict) -> str:
     lines += ["## Wall time per stage (seconds, when computed)", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {k} | {v:.0f} |" for k, v in r["stage_seconds"].items()]
     if r["resumed_units"]:
-        lines += ["", f"Resumed from an earlier run: {len(r['resumed_units'])} finished units were loaded, not recomputed."]
+        lines += ["", f"Resumed from an earlier run: {len(r['resumed_units'])} finished units were loaded, "
+                      "not recomputed."]
     lines += ["", "## Protocol (verbatim)", "", "```", _protocol_text(r["protocol"]), "```", ""]
     return "\n".join(lines)
 

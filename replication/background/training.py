@@ -11,7 +11,7 @@ from replication.stages import PIXELS, to_input, train_table2_net
 __all__ = ["PIXELS", "logits_fn", "predict", "to_input", "train_table2_net"]
 
 
-_LOGITS_FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_LOGITS_FNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def logits_fn(model: keras.Model):

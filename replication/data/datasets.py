@@ -25,7 +25,8 @@ COUNTS = {
 HINTS = {
     "mnist": "Get the four idx .gz files from the official MNIST page into DATA_DIR/mnist/.",
     "emnist": "Get the official EMNIST 'gzip.zip' (NIST) and put it, or its gzip/ members, in DATA_DIR/emnist/.",
-    "cifar10": "Get the official 'cifar-10-python.tar.gz' into DATA_DIR/cifar10/ (or its extracted cifar-10-batches-py/).",
+    "cifar10": "Get the official 'cifar-10-python.tar.gz' into DATA_DIR/cifar10/ "
+               "(or its extracted cifar-10-batches-py/).",
 }
 
 

@@ -33,7 +33,7 @@ def load_pool(split: str, data_dir: Optional[str], limit: Optional[int], seed: i
         warning = (f"EMNIST By Merge 'train' could not be obtained ({str(err).splitlines()[0]}). "
                    "The pool is the By Merge 'test' partition instead: counts are ~6x smaller than the "
                    "paper's and the numbers are not those of the published protocol.")
-        warnings.warn(warning)
+        warnings.warn(warning, stacklevel=2)
         ds = load("emnist/bymerge", "test", data_dir)
     images, labels = _subsample(ds, limit, seed)
     return Pool(images, labels, ds.split, ds.source, warning)

@@ -79,7 +79,8 @@ def read_member(name: str, dirs: Sequence[Path], zip_names: Sequence[str] = ()) 
 
 
 def load_idx_pair(images_name: str, labels_name: str, dirs: Sequence[Path], image_dims: Sequence[int],
-                  count: Optional[int], hint: str, zip_names: Sequence[str] = ()) -> Tuple[np.ndarray, np.ndarray, List[str]]:
+                  count: Optional[int], hint: str,
+                  zip_names: Sequence[str] = ()) -> Tuple[np.ndarray, np.ndarray, List[str]]:
     """Images and labels from an idx pair, verified; returns (images, labels, file descriptions)."""
     arrays, described = [], []
     for name, dims in ((images_name, image_dims), (labels_name, ())):
@@ -120,7 +121,8 @@ def _cifar_batch(data: bytes, name: str, hint: str) -> Tuple[np.ndarray, np.ndar
     return flat.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
 
 
-def load_cifar10_batches(names: Sequence[str], dirs: Sequence[Path], hint: str) -> Tuple[np.ndarray, np.ndarray, List[str]]:
+def load_cifar10_batches(names: Sequence[str], dirs: Sequence[Path],
+                         hint: str) -> Tuple[np.ndarray, np.ndarray, List[str]]:
     """CIFAR-10 batches from `cifar-10-batches-py/` or `cifar-10-python.tar.gz` in dirs."""
     folders = [Path(d) / "cifar-10-batches-py" for d in dirs] + list(dirs)
     tar_path = find_file("cifar-10-python.tar.gz", dirs)

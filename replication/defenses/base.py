@@ -63,7 +63,7 @@ def decide(scores: np.ndarray) -> np.ndarray:
     return np.where(scores[:, -1] >= classes.max(1), REJECT, classes.argmax(1))
 
 
-_WRAPPED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_WRAPPED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def as_scorer(target) -> Scorer:
@@ -164,7 +164,7 @@ class Defense:
         return path
 
     @classmethod
-    def load(cls, path: Union[str, Path], model: Optional[keras.Model] = None) -> "Defense":
+    def load(cls, path: Union[str, Path], model: Optional[keras.Model] = None) -> Defense:
         """A defense saved with `save`; pass `model` when the network was saved elsewhere."""
         import joblib
         path = Path(path)

@@ -111,10 +111,10 @@ class NR(_LayerSVMs):
     def is_fitted(self) -> bool:
         return self.svm is not None
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "NR":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> NR:
         return self.fit_features(self.features(x), y)
 
-    def fit_features(self, features: Sequence[np.ndarray], y: np.ndarray) -> "NR":
+    def fit_features(self, features: Sequence[np.ndarray], y: np.ndarray) -> NR:
         """Fit on precomputed features (`features(x)`)."""
         self.svm = rbf_ovr(self.C, self.gamma).fit(features[-1], y)
         self._tf_svms, self._scorer = None, None
@@ -150,10 +150,10 @@ class DNR(_LayerSVMs):
     def is_fitted(self) -> bool:
         return self.combiner is not None
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "DNR":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> DNR:
         return self.fit_features(self.features(x), y)
 
-    def fit_features(self, features: Sequence[np.ndarray], y: np.ndarray) -> "DNR":
+    def fit_features(self, features: Sequence[np.ndarray], y: np.ndarray) -> DNR:
         """Combiner on out-of-fold layer scores, then the layer SVMs refit on all data."""
         oof = stacked_scores(features, y, self.layer_params, self.folds, self.seed)
         self.combiner = rbf_ovr(*self.combiner_params).fit(oof, y)

@@ -38,7 +38,7 @@ class TFRBFSVM(tf.Module):
 
     @classmethod
     def from_arrays(cls, vectors: np.ndarray, weights: np.ndarray, intercepts: np.ndarray, gamma: float,
-                    dtype: tf.DType = tf.float64) -> "TFRBFSVM":
+                    dtype: tf.DType = tf.float64) -> TFRBFSVM:
         """From support vectors (n, d), dual coefficients per class (n, classes), intercepts and gamma."""
         svm = cls.__new__(cls)
         tf.Module.__init__(svm)

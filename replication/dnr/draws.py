@@ -36,7 +36,8 @@ def run_draw(pool: Pool, p: DNRDataset, run: int, seed: int) -> Dict[str, np.nda
     """Disjoint SVM-train, validation (theta) and test indices of one run, all outside the network's training set."""
     need = p.svm_train + p.validation + p.test
     if need > len(pool.rest_idx):
-        raise ValueError(f"a run needs {need} samples but only {len(pool.rest_idx)} lie outside the network's training set")
+        raise ValueError(f"a run needs {need} samples but only {len(pool.rest_idx)} lie outside the network's "
+                         "training set")
     perm = np.random.default_rng(seed + 1000 * (run + 1)).permutation(pool.rest_idx)[:need]
     return {"svm_train": perm[:p.svm_train], "validation": perm[p.svm_train:p.svm_train + p.validation],
             "test": perm[p.svm_train + p.validation:]}

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import numpy as np
 
 from replication import runtime, stages
 from replication.attacks import RejectPGD, double_init
-from replication.defenses import DNR, NR, Defense, Undefended, evaded, scores_of
+from replication.defenses import Defense, Undefended, evaded, scores_of
 from replication.dnr import draws
 from replication.evaluation import EVADED, REJECTED, accurate, checks, outcome, threshold_tradeoff
 from replication.evaluation.outcomes import percent
@@ -137,6 +137,14 @@ def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, pool: dra
             "aggregate": aggregate(p, runs)}
 
 
+def unit_count(p: DNRDataset) -> int:
+    """Units of one dataset: per run defenses, equality check, three curves (and their restarts); run 0's line
+    search check."""
+    per_run = 2 + len(MODELS) * len(p.eps_grid) * (2 if p.double_init else 1)
+    checked = sum(any(abs(e - c) < 1e-9 for e in p.eps_grid) for c in p.line_search_check)
+    return p.runs * per_run + 2 * checked
+
+
 def open_store(protocol: DNRProtocol, out: Path, pools: Dict[str, draws.Pool], seed: int, fork: bool) -> RunStore:
     """The run folder, fingerprinted by protocol, seed and the content of both datasets."""
     data = {name: {"digest": data_digest(pool.images, pool.labels)} for name, pool in pools.items()}
@@ -181,16 +189,19 @@ def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fo
     start = time.time()
     pools = {p.name: draws.load_pool(p, data_dir, seed) for p in (protocol.mnist, protocol.cifar10)}
     store = open_store(protocol, out, pools, seed, fork)
+    store.progress(sum(unit_count(p) for p in (protocol.mnist, protocol.cifar10)), "dnr units")
     datasets = {}
     for p in (protocol.mnist, protocol.cifar10):
         t = time.time()
         datasets[p.name] = run_dataset(store, p, protocol, pools[p.name], seed)
         datasets[p.name]["seconds_this_invocation"] = time.time() - t
+    store.close_progress()
     out = store.root
     results = {"experiment": "dnr", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
                "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
                "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "datasets": datasets,
-               "resumed_units": store.resumed}
+               "resumed_units": store.resumed,
+               "units": {"expected": store.expected, "visited": store.visited}}
     from replication.dnr import figures, report
     results["figures"] = figures.draw_all(results, store)
     results["wall_seconds_this_invocation"] = time.time() - start

@@ -67,7 +67,8 @@ def gallery(results: Dict, path) -> None:
         scale = np.abs(delta).max() or 1.0
         shown = [x, 0.5 + 0.5 * delta / scale, adv]
         verdict = "reject" if g["rejected"] else f"class {g['pred']}"
-        titles = [f"{name} true {g['true']}", f"{m.upper()} perturbation (x{0.5 / scale:.1f})", f"eps {eps:g}: {verdict}"]
+        titles = [f"{name} true {g['true']}", f"{m.upper()} perturbation (x{0.5 / scale:.1f})",
+                  f"eps {eps:g}: {verdict}"]
         for c in range(3):
             img = np.clip(shown[c], 0, 1)
             axes[r][c].imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None,

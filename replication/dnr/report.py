@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 from replication import deviations, protocols
 from replication.dnr import claims
@@ -63,7 +63,8 @@ def _restart_section(ds: Dict) -> List[str]:
 def _dataset_section(name: str, ds: Dict, p: Dict) -> List[str]:
     agg = ds["aggregate"]
     lines = [f"## {name}", "",
-             f"Network `{ds['network']}` ({ds['network_params']:,} parameters), trained on {p['dnn_train']:,} images for "
+             f"Network `{ds['network']}` ({ds['network_params']:,} parameters), trained on {p['dnn_train']:,} "
+             "images for "
              f"{p['epochs']} epochs (paper: {'50' if name == 'mnist' else '75'}). SVM features from Keras layers "
              f"`{'`, `'.join(ds['feature_layers'])}` (NR: `{ds['feature_layers'][-1]}`). {p['runs']} run(s) of "
              f"{p['svm_train']:,} SVM-training / {p['validation']:,} validation (theta) / {p['test']:,} test samples "
@@ -107,7 +108,8 @@ def deviation_items(r: Dict) -> List[str]:
         used = p[name]["feature_layers"]
         if list(used) != list(layers):
             items.append(f"note: `{name}` SVMs read `{', '.join(used)}` (the paper's \"last three layers\"); the "
-                         f"authors' public secml scripts feed hidden ReLU layers only (here: `{', '.join(layers)}`) and "
+                         "authors' public secml scripts feed hidden ReLU layers only "
+                         f"(here: `{', '.join(layers)}`) and "
                          "NR the last hidden one; set the protocol field `feature_layers` to run theirs")
     return items
 

@@ -2,8 +2,14 @@
 the sanity checks."""
 from replication.evaluation import checks
 from replication.evaluation.outcomes import CORRECT, EVADED, REJECTED, accurate, outcome, worst
-from replication.evaluation.security import (MinimumNorm, Point, SecurityEvaluation, distance, evaluate_point,
-                                             security_evaluation)
+from replication.evaluation.security import (
+                                             MinimumNorm,
+                                             Point,
+                                             SecurityEvaluation,
+                                             distance,
+                                             evaluate_point,
+                                             security_evaluation,
+)
 from replication.evaluation.tradeoff import threshold_tradeoff
 
 __all__ = ["CORRECT", "EVADED", "MinimumNorm", "Point", "REJECTED", "SecurityEvaluation", "accurate", "checks",

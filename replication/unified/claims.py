@@ -21,7 +21,8 @@ def collapse(weak: Dict, adaptive: Dict) -> Dict:
     d_weak, d_adaptive = detected(weak).astype(float), detected(adaptive).astype(float)
     diff = stats.bootstrap_mean(d_adaptive - 0.5 * d_weak)
     verdict = stats.at_most(diff, 0.0)
-    return {"weak": stats.wilson(d_weak.sum(), len(d_weak)), "adaptive": stats.wilson(d_adaptive.sum(), len(d_adaptive)),
+    return {"weak": stats.wilson(d_weak.sum(), len(d_weak)),
+            "adaptive": stats.wilson(d_adaptive.sum(), len(d_adaptive)),
             "difference": diff, "verdict": verdict}
 
 

@@ -62,6 +62,14 @@ def style_control(store: RunStore, data: Data, setup, seed: int) -> Dict:
     return store.unit("style_control", compute)
 
 
+def unit_count(p: UnifiedProtocol) -> int:
+    """Units of a run: NR/DNR, the style control, the background-class curves and the one axis (adaptive,
+    restart, reject-aware)."""
+    curves = len(CURVE_MODELS) * sum(len(grid(p, a)) for a in attacks.ATTACKS)
+    e = len(p.dnr.mnist.eps_grid)
+    return 2 + curves + len(MODELS) * e * (2 if p.double_init else 1) + len(REJECTORS) * e
+
+
 def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False) -> Dict:
     """Run (or resume) all three parts; writes results.json, report.md and figures into the run folder (`out`, or
     with `fork` a sibling named by the fingerprint when `out` holds a run with other settings)."""
@@ -69,6 +77,7 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     data = load_data(protocol, data_dir, seed)
     store = open_store(protocol, out, data, seed, fork)
     out = store.root
+    store.progress(unit_count(protocol), "unified units")
     setup = build(store, protocol, data, seed)
     x, y, dets = setup.x, setup.y, setup.defenses
     control = style_control(store, data, setup, seed)
@@ -80,7 +89,9 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
                "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "setup": setup.info,
                "style_control": control, "y": y, "curves": curves, "axis": axis,
                "tradeoff": {m: tradeoff_curves(axis["points"][m], y, protocol.tradeoff_eps) for m in REJECTORS},
-               "resumed_units": store.resumed}
+               "resumed_units": store.resumed,
+               "units": {"expected": store.expected, "visited": store.visited}}
+    store.close_progress()
     from replication.unified import figures, report
     results["figures"] = figures.draw_all(results, store)
     results["wall_seconds_this_invocation"] = time.time() - start

@@ -85,7 +85,8 @@ def _sanity_lines(axis: Dict) -> List[str]:
         return ["Evaluation sanity (the DNR paper's criterion: accuracy ~0 at the largest eps, non-increasing): "
                 "passed.", ""]
     lines = ["> **EVALUATION FLAGGED AS UNRELIABLE** under the paper's adaptive attack alone, for some models (the DNR "
-             "paper's criterion; the attack, not the defense, is the suspect; see the worst case above):", ""] + [f"> - {s}" for s in axis["sanity"]]
+             "paper's criterion; the attack, not the defense, is the suspect; see the worst case above):", ""]
+    lines += [f"> - {s}" for s in axis["sanity"]]
     lines += ["", "How the adaptive attack stopped at the largest eps (% of all test samples):", ""]
     for m, d in axis["stops"].items():
         if d:
@@ -196,7 +197,8 @@ def render(r: Dict) -> str:
               "mean(adaptive detected - weak detected / 2): supported when it lies at or below 0, contradicted when "
               "above, inconclusive otherwise.", "",
               "| attacks | eps | weak: detected % | adaptive: detected % | weak: other digit % | "
-              "adaptive: other digit % | adaptive - weak / 2 (paired) | collapse |", "|---|---|---|---|---|---|---|---|"]
+              "adaptive: other digit % | adaptive - weak / 2 (paired) | collapse |",
+              "|---|---|---|---|---|---|---|---|"]
     lines += collapse_rows(r["curves"]) + [""] + style_lines(r)
     lines += [f"![background-class curves]({r['figures']['curves']})", ""]
     for attack in ATTACKS:
