@@ -91,13 +91,13 @@ def test_histories_of_batches_that_stop_at_different_iterations_line_up(setup):
 
 
 def test_reject_aware_objective_lowers_the_reject_score_while_rejected():
-    from replication.attacks.reject_pgd import margin
+    from replication.attacks.reject_pgd import omega
     scores = tf.constant([[3.0, 1.0, 2.0, 0.5],    # class 0 wins: plain margin over the digits, reject left out
                           [1.0, 0.2, 0.4, 2.0],    # rejected: Omega = s_reject - max_{j not in {y, reject}} s_j
                           [0.1, 0.9, 0.3, 0.5]])   # class 1 wins (wrong): s_y - max other digit
     y = tf.constant([0, 0, 0])
-    np.testing.assert_allclose(margin(scores, y, reject_aware=True).numpy(), [1.0, 1.6, -0.8], atol=1e-6)
-    np.testing.assert_allclose(margin(scores, y).numpy(), [1.0, -1.0, -0.8], atol=1e-6)
+    np.testing.assert_allclose(omega(scores, y, reject_aware=True).numpy(), [1.0, 1.6, -0.8], atol=1e-6)
+    np.testing.assert_allclose(omega(scores, y).numpy(), [1.0, -1.0, -0.8], atol=1e-6)
 
 
 def test_reject_aware_attack_respects_ball_box_and_descends(setup):

@@ -15,7 +15,7 @@ from typing import Dict, Optional
 import numpy as np
 import tensorflow as tf
 
-from replication.attacks.reject_pgd import RejectPGD, margin
+from replication.attacks.reject_pgd import RejectPGD, omega
 from replication.defenses.base import as_scorer, evaded, scores_of
 
 
@@ -25,7 +25,7 @@ def class_starts(target, reference: np.ndarray, batch: int = 500) -> np.ndarray:
     if len(reference) == 0:
         raise ValueError("the reference set for the double initialisation is empty")
     scores = scores_of(as_scorer(target), reference, batch)[:, :-1]
-    best = [int(np.argmin(margin(tf.constant(scores), tf.fill([len(scores)], c)).numpy()))
+    best = [int(np.argmin(omega(tf.constant(scores), tf.fill([len(scores)], c)).numpy()))
             for c in range(scores.shape[1])]
     return reference[best]
 

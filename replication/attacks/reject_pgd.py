@@ -20,7 +20,7 @@ import tensorflow as tf
 from replication.defenses.base import as_scorer, box_of, evaded, scores_of
 
 
-def margin(scores: tf.Tensor, y: tf.Tensor, reject_aware: bool = False) -> tf.Tensor:
+def omega(scores: tf.Tensor, y: tf.Tensor, reject_aware: bool = False) -> tf.Tensor:
     """Omega = s_y - max_{j != y} s_j, per sample.
 
     reject_aware: the last column of `scores` is the reject score s_0, and Omega = s_k - max_{j not in {y, 0}} s_j
@@ -80,7 +80,7 @@ def pad_histories(histories) -> np.ndarray:
 class RejectPGD:
     """Batched attack on a defense (its scorer: class scores, reject score last), a Keras classifier or a callable
     x -> logits (see module docstring); with reject_aware=True and a defense that can reject, the objective is
-    secml's (see `margin`).
+    secml's (see `omega`).
 
     Line search: the paper's Algorithm 1 tries eta * 2^k, k = 0..doublings. `halvings` > 0 adds the smaller steps
     eta * 2^-k, k = 1..halvings, as the authors' library secml can (its bisect search halves from eta while the
@@ -119,19 +119,19 @@ class RejectPGD:
             self._starts = class_starts(self.scorer, self.restart_from)
         return self._starts
 
-    def _margin(self, scores: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        return margin(scores, y, True) if self.reject_aware else margin(scores[:, :-1], y)
+    def _omega(self, scores: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        return omega(scores, y, True) if self.reject_aware else omega(scores[:, :-1], y)
 
     def objective(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Omega at x."""
-        return self._margin(self.scorer(tf.constant(x, tf.float32)), tf.constant(y)).numpy()
+        return self._omega(self.scorer(tf.constant(x, tf.float32)), tf.constant(y)).numpy()
 
     def gradient_norm(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """||grad Omega||_2 per sample: ~0 where the scores are flat (e.g. RBF kernels vanishing far from the data)."""
         x_t = tf.constant(np.asarray(x, np.float32))
         with tf.GradientTape() as tape:
             tape.watch(x_t)
-            total = tf.reduce_sum(self._margin(self.scorer(x_t), tf.constant(np.asarray(y, np.int64))))
+            total = tf.reduce_sum(self._omega(self.scorer(x_t), tf.constant(np.asarray(y, np.int64))))
         g = tape.gradient(total, x_t).numpy().reshape(len(x), -1)
         return np.sqrt((g.astype(np.float64) ** 2).sum(1))
 
@@ -186,7 +186,7 @@ class RejectPGD:
         x0_t, y_t = tf.constant(x0), tf.constant(y)
         eps_t = tf.constant(eps, tf.float32)
         x = project(tf.constant(start), x0_t, eps_t, self.lo, self.hi, self.norm)
-        omega = self._margin(self.scorer(x), y_t)
+        omega = self._omega(self.scorer(x), y_t)
         history = [omega.numpy()]
         if eps == 0:
             return x0, np.stack(history)
@@ -201,7 +201,7 @@ class RejectPGD:
     def _iteration(self, x, x0, y, eps, omega, active):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            total = tf.reduce_sum(self._margin(self.scorer(x), y))
+            total = tf.reduce_sum(self._omega(self.scorer(x), y))
         direction = steepest_direction(tape.gradient(total, x), x, self.lo, self.hi, self.norm)
         k = int(self.steps.shape[0])
         shape = tf.concat([[k], tf.ones(len(x.shape), tf.int32)], 0)
@@ -210,7 +210,7 @@ class RejectPGD:
         flat = project(tf.reshape(x[None] + steps * direction[None], flat_shape),
                        tf.reshape(tf.repeat(x0[None], k, axis=0), flat_shape), eps, self.lo, self.hi, self.norm)
         candidates = tf.reshape(flat, tf.concat([[k], tf.shape(x)], 0))
-        cand_omega = tf.reshape(self._margin(self.scorer(flat), tf.tile(y, [k])), [k, -1])
+        cand_omega = tf.reshape(self._omega(self.scorer(flat), tf.tile(y, [k])), [k, -1])
         best = tf.argmin(cand_omega, 0)
         best_omega = tf.reduce_min(cand_omega, 0)
         improve = active & (best_omega < omega)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 # Official MD5s (MNIST site, CIFAR-10 site).
 MD5 = {
@@ -44,8 +43,3 @@ def official_match(name: str, data: bytes) -> bool | None:
     if name in SHA256:
         return digest(data, "sha256") == SHA256[name]
     return None
-
-
-def read_bytes(path: Path) -> bytes:
-    """Read a whole file."""
-    return Path(path).read_bytes()
