@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 from replication.attacks import RejectPGD
+from replication.defenses import Scorer
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +104,8 @@ def test_reject_aware_objective_lowers_the_reject_score_while_rejected():
 def test_reject_aware_attack_respects_ball_box_and_descends(setup):
     scorer, x, y = setup
     theta = 2.0  # a constant reject score inside the logits' range: points end in the reject region
-    with_reject = lambda z: tf.concat([scorer(z), tf.fill([tf.shape(z)[0], 1], theta)], 1)  # noqa: E731
+    # a Scorer declares its last column the reject score (a plain callable is taken as logits that never reject)
+    with_reject = Scorer(lambda z: tf.concat([scorer(z), tf.fill([tf.shape(z)[0], 1], theta)], 1), name="theta")
     attack = RejectPGD(with_reject, eta=0.01, max_iter=15, reject_aware=True)
     adv, history = attack.attack(x, y, 2.0)
     assert (np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)) <= 2.0 + 1e-4).all()
