@@ -13,8 +13,8 @@ import numpy as np
 from keras_models.background import build_background_net, compile_background_net
 from keras_models.dnr import build_cifar_net, build_mnist_net, compile_dnr_net
 from replication import published
+from replication.data import draws
 from replication.defenses import DNR, NR, select_params, stacked_scores
-from replication.dnr import draws
 from replication.protocols import DNRDataset, DNRProtocol
 from replication.results import RunStore, load_or_train
 

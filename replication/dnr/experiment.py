@@ -9,8 +9,8 @@ import numpy as np
 
 from replication import runtime, stages
 from replication.attacks import RejectPGD, double_init
+from replication.data import draws
 from replication.defenses import Defense, Undefended, evaded, scores_of
-from replication.dnr import draws
 from replication.evaluation import EVADED, REJECTED, accurate, checks, outcome, threshold_tradeoff
 from replication.evaluation.outcomes import percent
 from replication.protocols import DNRDataset, DNRProtocol

@@ -7,9 +7,9 @@ from typing import Dict, Optional
 import numpy as np
 
 from replication import published, stages
+from replication.data import draws
 from replication.data.emnist import letter_index, load_pool
 from replication.defenses import Defense, Undefended
-from replication.dnr import draws
 from replication.protocols import BACKGROUND, UnifiedProtocol
 from replication.results import RunStore
 from replication.unified.detectors import table2_defense
