@@ -144,9 +144,6 @@ class Defense:
     def set_threshold(self, x_val: np.ndarray, reject_rate: float) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _forget_scorer(self) -> None:
-        self._scorer = None
-
     # persistence: `state()` is everything but the network; the network is saved beside it unless told not to
     def state(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
