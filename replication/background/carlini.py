@@ -8,7 +8,7 @@ import numpy as np
 from replication.attacks import FixedCarliniWagnerL2
 from replication.background import assembly, training
 from replication.background.outcomes import outcome_fractions
-from replication.protocols import BackgroundProtocol
+from replication.protocols import BACKGROUND, BackgroundProtocol
 from replication.results import RunStore
 
 
@@ -21,12 +21,13 @@ def attack_model(model, x_src: np.ndarray, y_src: np.ndarray, p, progress: bool)
     """Attack each source towards every other digit; success = classified as the target."""
     x = np.repeat(x_src, 9, axis=0)
     targets = targets_for(y_src)
-    attack = FixedCarliniWagnerL2(
-        training.logits_fn(model), y=targets, targeted=True, clip_min=-0.5, clip_max=0.5,
+    defense = training.defense_of(model)
+    attack = FixedCarliniWagnerL2(  # on the network's own logits, in the defense's input range
+        defense, y=targets, targeted=True,
         batch_size=p.batch_size, binary_search_steps=p.binary_search_steps, max_iterations=p.max_iterations,
         learning_rate=p.learning_rate, initial_const=p.initial_const, confidence=p.confidence, progress=progress)
     adv, found, l2 = attack.attack_with_info(x)
-    pred = training.predict(model, adv)
+    pred = training.classify(defense, adv)
     success = pred == targets
     return {
         "n": int(len(x)),
@@ -49,11 +50,12 @@ def run_carlini(store: RunStore, pool: assembly.Pool, kept: Sequence[str], proto
     labels = assembly.relabel(orig, kept)
     sets = assembly.split_sets(labels, assembly.make_split(labels, protocol.test_fraction, seed))
     models = {}
-    for name, idx, n_classes in (("baseline", sets["baseline_train"], 10), ("defense", sets["defense_train"], 11)):
+    for name, idx, n_classes in (("baseline", sets["baseline_train"], BACKGROUND),
+                                 ("defense", sets["defense_train"], BACKGROUND + 1)):
         models[name] = training.train_table2_net(store.path(f"models/carlini_{name}.keras"), images[idx], labels[idx],
                                               n_classes, p.epochs, protocol.batch_size, seed)
     x_test, y_test = training.to_input(images[sets["test"]]), labels[sets["test"]]
-    clean = {n: training.predict(m, x_test) for n, m in models.items()}
+    clean = {n: training.classify(training.defense_of(m), x_test) for n, m in models.items()}
     ok = np.flatnonzero((clean["baseline"] == y_test) & (clean["defense"] == y_test))
     src = np.random.default_rng(seed).permutation(ok)[:p.sources]
     out = {"data": origin, "train_counts": {n: int(len(sets[f"{n}_train"])) for n in models},

@@ -46,15 +46,17 @@ def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, 
     curve_idx = np.random.default_rng(seed + i).permutation(len(y))[:p.curve_samples or len(y)]
     out = {"counts": assembly.table1_counts(labels, sets), "clean": {}, "curves": {}}
     for name, model in models.items():
-        out["clean"][name] = outcome_fractions(training.predict(model, x), y)
+        defense = training.defense_of(model)
+        out["clean"][name] = outcome_fractions(training.classify(defense, x), y)
         for attack, eps in (("fgs", p.fgs_eps), ("fg", p.fg_eps)):
-            adv = weak_attack(model, x, y, attack, eps)
-            out.setdefault(attack, {})[name] = outcome_fractions(training.predict(model, adv), y)
+            adv = weak_attack(defense, x, y, attack, eps)
+            out.setdefault(attack, {})[name] = outcome_fractions(training.classify(defense, adv), y)
             out[attack][f"{name}_l2_mean"] = float(np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)).mean())
             grid = p.fgs_grid if attack == "fgs" else p.fg_grid
+            xs, ys = x[curve_idx], y[curve_idx]
             out["curves"].setdefault(attack, {})[name] = [
-                outcome_fractions(training.predict(model, weak_attack(model, x[curve_idx], y[curve_idx], attack, e)),
-                                  y[curve_idx]) for e in grid]
+                outcome_fractions(training.classify(defense, weak_attack(defense, xs, ys, attack, e)), ys)
+                for e in grid]
     return out
 
 

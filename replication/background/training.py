@@ -1,27 +1,28 @@
-"""The Table II network's inputs, logits and predictions."""
+"""The Table II network's inputs, its defense view (background class or undefended baseline) and predictions."""
 from __future__ import annotations
-
-import weakref
 
 import keras
 import numpy as np
 
+from replication.defenses import REJECT, BackgroundClass, Defense, Undefended
+from replication.protocols import BACKGROUND
 from replication.stages import PIXELS, to_input, train_table2_net
 
-__all__ = ["PIXELS", "logits_fn", "predict", "to_input", "train_table2_net"]
+__all__ = ["PIXELS", "classify", "defense_of", "predict", "to_input", "train_table2_net"]
 
 
-_LOGITS_FNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def defense_of(model: keras.Model) -> Defense:
+    """The Table II net as a defense on its own input range: with 11 outputs the background class (a reject is
+    a background prediction), with 10 the undefended baseline."""
+    if model.output_shape[-1] == BACKGROUND + 1:
+        return BackgroundClass(model, BACKGROUND, input_range=PIXELS)
+    return Undefended(model, input_range=PIXELS)
 
 
-def logits_fn(model: keras.Model):
-    """The model in inference mode (batch norm uses its moving statistics), returning logits.
-
-    One callable per model, so compiled attacks keyed on it are traced once.
-    """
-    if model not in _LOGITS_FNS:
-        _LOGITS_FNS[model] = lambda x: model(x, training=False)
-    return _LOGITS_FNS[model]
+def classify(defense: Defense, x: np.ndarray) -> np.ndarray:
+    """Table III labels: a digit, or BACKGROUND where the defense rejects."""
+    pred = defense.predict(x)
+    return np.where(pred == REJECT, BACKGROUND, pred)
 
 
 def predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:

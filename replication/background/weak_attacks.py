@@ -9,6 +9,7 @@ from replication.background import training
 NORMS = {"fgs": np.inf, "fg": 2}
 
 
-def weak_attack(model, x: np.ndarray, y: np.ndarray, attack: str, eps: float) -> np.ndarray:
-    """FGS or FG adversarials of x against `model`, pixels clipped to [-0.5, 0.5]."""
-    return fast_gradient(training.logits_fn(model), x, y, eps, NORMS[attack], *training.PIXELS)
+def weak_attack(target, x: np.ndarray, y: np.ndarray, attack: str, eps: float) -> np.ndarray:
+    """FGS or FG adversarials of x against `target` (a defense or a Keras model; the network's own output is
+    differentiated), pixels clipped to [-0.5, 0.5]."""
+    return fast_gradient(target, x, y, eps, NORMS[attack], *training.PIXELS)
