@@ -1,8 +1,11 @@
 """Import TensorFlow without its start-up log lines (printed by C++ before its logging is set up, so no log level
-silences them): stderr is pointed at /dev/null while TensorFlow loads, and while it runs its first op."""
+silences them): stderr is pointed at /dev/null while TensorFlow loads, and while it runs its first op. Its
+"triggered tf.function retracing" hint is dropped too: each attack object compiles its own step once, which that
+global counter reads as retracing; every other TensorFlow warning still shows."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 
@@ -25,8 +28,16 @@ def import_tensorflow():
     """TensorFlow, imported quietly (INFO and WARNING logs off unless TF_CPP_MIN_LOG_LEVEL is set)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    with silenced_stderr():
-        import tensorflow as tf
+    if "tensorflow" not in sys.modules:
+        with silenced_stderr():
+            import tensorflow  # noqa: F401
+    tf = sys.modules["tensorflow"]
+    logger = tf.get_logger()
+    if not any(isinstance(f, _RetracingHint) for f in logger.filters):
+        logger.addFilter(_RetracingHint())
     return tf
+
+
+class _RetracingHint(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
