@@ -36,10 +36,6 @@ class Scorer(tf.Module):
     def __call__(self, x: tf.Tensor) -> tf.Tensor:
         return tf.cast(self.fn(x), tf.float32)
 
-    def classes(self, x: tf.Tensor) -> tf.Tensor:
-        """The class scores alone (what the attack of the DNR paper, Eq. 1, differentiates)."""
-        return self(x)[:, :-1]
-
 
 def with_reject(scores: tf.Tensor, reject: Union[tf.Tensor, float]) -> tf.Tensor:
     """Class scores (n, k) and a reject score (n,) or a constant -> (n, k + 1)."""
@@ -96,6 +92,7 @@ class Defense:
     model: keras.Model
     input_range: Box = (0.0, 1.0)
     model_range: Optional[Box] = None  # the range the network was trained on, when not input_range
+    rejects: bool = True               # False: the reject column is -inf (never wins)
     _scorer: Optional[Scorer] = None
 
     def _to_model(self, x: tf.Tensor) -> tf.Tensor:
@@ -117,7 +114,8 @@ class Defense:
         """x -> (n, classes + 1) scores with the reject score last (one object per defense, so attacks compiled
         on it are traced once); rebuilt when the threshold changes."""
         if self._scorer is None:
-            self._scorer = Scorer(self._scores, rejects=True, name=type(self).__name__.lower(), logits=self._logits)
+            self._scorer = Scorer(self._scores, rejects=self.rejects, name=type(self).__name__.lower(),
+                                  logits=self._logits)
         return self._scorer
 
     def check_input(self, x: np.ndarray) -> np.ndarray:
@@ -187,6 +185,8 @@ class Undefended(Defense):
     """A plain Keras classifier (logits out) under the defense API: it never rejects. `model_range`: as in
     `BackgroundClass`."""
 
+    rejects = False
+
     def __init__(self, model: keras.Model, input_range: Box = (0.0, 1.0), model_range: Optional[Box] = None):
         self.input_range = tuple(input_range)
         self.model_range = tuple(model_range or input_range)
@@ -197,12 +197,6 @@ class Undefended(Defense):
 
     def _logits(self, x: tf.Tensor) -> tf.Tensor:
         return tf.cast(self.model(self._to_model(x), training=False), tf.float32)
-
-    @property
-    def scorer(self) -> Scorer:
-        if self._scorer is None:
-            self._scorer = Scorer(self._scores, rejects=False, name="undefended", logits=self._logits)
-        return self._scorer
 
     def state(self) -> dict:
         return {"input_range": self.input_range, "model_range": self.model_range}

@@ -14,7 +14,7 @@ import tensorflow as tf
 from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 
-from replication.defenses.base import Box, Defense, layer_names, register, with_reject
+from replication.defenses.base import Box, Defense, decide, layer_names, register, with_reject
 from replication.defenses.svm import TFRBFSVM, rbf_ovr
 
 Params = Tuple[float, float]
@@ -70,7 +70,14 @@ class _LayerSVMs(Defense):
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class labels, or REJECT (-1) where the top score is <= theta (scikit-learn's SVMs)."""
         scores = self.decision_function(x)
-        return np.where(scores.max(1) <= self.theta, -1, scores.argmax(1))
+        return decide(np.hstack([scores, np.full((len(scores), 1), self.theta)]))
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> _LayerSVMs:
+        """Fit on images x (their features, see `fit_features`)."""
+        return self.fit_features(self.features(x), y)
+
+    def fit_features(self, features: Sequence[np.ndarray], y: np.ndarray) -> _LayerSVMs:  # pragma: no cover
+        raise NotImplementedError
 
     def set_threshold(self, x_val: np.ndarray, reject_rate: float) -> float:
         """theta such that `reject_rate` of these clean, held-out samples are rejected."""
@@ -111,9 +118,6 @@ class NR(_LayerSVMs):
     def is_fitted(self) -> bool:
         return self.svm is not None
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> NR:
-        return self.fit_features(self.features(x), y)
-
     def fit_features(self, features: Sequence[np.ndarray], y: np.ndarray) -> NR:
         """Fit on precomputed features (`features(x)`)."""
         self.svm = rbf_ovr(self.C, self.gamma).fit(features[-1], y)
@@ -149,9 +153,6 @@ class DNR(_LayerSVMs):
 
     def is_fitted(self) -> bool:
         return self.combiner is not None
-
-    def fit(self, x: np.ndarray, y: np.ndarray) -> DNR:
-        return self.fit_features(self.features(x), y)
 
     def fit_features(self, features: Sequence[np.ndarray], y: np.ndarray) -> DNR:
         """Combiner on out-of-fold layer scores, then the layer SVMs refit on all data."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from replication import stats
 from replication.attacks.reject_pgd import RejectPGD
-from replication.defenses.base import Defense, Undefended, as_scorer, box_of, scores_of
+from replication.defenses.base import as_scorer, scores_of
 from replication.evaluation import checks
 from replication.evaluation.outcomes import EVADED, NAMES, accurate, outcome, worst
 
@@ -35,6 +35,12 @@ def distance(adv: np.ndarray, x: np.ndarray, norm: str = "l2") -> np.ndarray:
     return np.abs(d).max(1) if norm == "linf" else np.sqrt((d ** 2).sum(1))
 
 
+def accuracy_interval(codes: np.ndarray, eps: float) -> stats.Interval:
+    """% of samples accurate at eps (correct, or rejected under attack), Wilson 95% interval."""
+    ok = accurate(codes, eps > 0)
+    return stats.wilson(int(ok.sum()), len(ok))
+
+
 @dataclass
 class Point:
     """One attack at one eps: per-sample outcome codes (`replication.evaluation.outcomes`), distances, and for a
@@ -51,8 +57,7 @@ class Point:
 
     def accuracy(self) -> stats.Interval:
         """% accurate (correct, or rejected under attack), Wilson 95% interval."""
-        ok = accurate(self.outcome, self.eps > 0)
-        return stats.wilson(int(ok.sum()), len(ok))
+        return accuracy_interval(self.outcome, self.eps)
 
 
 @dataclass
@@ -72,11 +77,7 @@ class SecurityEvaluation:
         """Accuracy intervals per eps, for one attack or (None) the worst case."""
         if attack is not None:
             return [p.accuracy() for p in self.points[attack]]
-        out = []
-        for e, codes in zip(self.eps, self.worst_case()):
-            ok = accurate(codes, e > 0)
-            out.append(stats.wilson(int(ok.sum()), len(ok)))
-        return out
+        return [accuracy_interval(codes, e) for e, codes in zip(self.eps, self.worst_case())]
 
     def counts(self, attack: Optional[str] = None) -> List[Dict[str, int]]:
         """Per eps, how many samples end correct / rejected / evaded."""
@@ -130,14 +131,12 @@ def security_evaluation(defense, x: np.ndarray, y: np.ndarray, eps_grid: Sequenc
                         attacks: Optional[Mapping[str, object]] = None,
                         cache: Optional[Callable[[str, Callable[[], Point]], Point]] = None,
                         progress: bool = False) -> SecurityEvaluation:
-    """Every attack at every eps against `defense` (a Defense, or a Keras classifier: undefended).
+    """Every attack at every eps against `defense` (a Defense, or a Keras classifier: undefended, box [0, 1]).
 
     `attacks`: name -> a RejectPGD, a callable (x, y, eps) -> adversarial x, or a MinimumNorm; default: the
     defense-aware PGD of the DNR paper with secml's restart from x itself. `cache(key, compute)` may store each
     point (e.g. a resumable run's unit store). Returns per-sample outcomes, worst case, intervals and checks.
     """
-    if not isinstance(defense, Defense) and hasattr(defense, "layers"):
-        defense = Undefended(defense, box_of(defense))
     x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"need as many labels as samples (> 0), got {len(x)} samples and {len(y)} labels")
