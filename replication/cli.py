@@ -35,6 +35,15 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--letters", choices=("measured", "published"), default=None,
                     help="background only: run the confusing-letter selection (measured) or use the paper's "
                          "set (published); default: the protocol's (measured)")
+    scope = ap.add_argument_group(
+        "scope", "compute only part of the protocol's units; each is the protocol's own, so running the rest later "
+        "in the same --out reuses them, and the report names what was left out")
+    scope.add_argument("--splits", type=int, default=None, metavar="K", help="background: the first K splits only")
+    scope.add_argument("--no-carlini", dest="carlini", action="store_false",
+                       help="background: leave out the Carlini-Wagner stage")
+    scope.add_argument("--runs", type=int, default=None, metavar="K", help="dnr: the first K runs per dataset only")
+    scope.add_argument("--datasets", nargs="+", choices=("mnist", "cifar10"), default=None,
+                       help="dnr: these datasets only")
     ap.add_argument("--threads", type=int, default=None,
                     help="CPU threads for TensorFlow (default: every core); recorded in results.json")
     ap.add_argument("--deterministic", action="store_true",
@@ -48,8 +57,28 @@ def default_protocol() -> str:
     return "paper" if runtime.has_gpu() else "fast"
 
 
+SCOPE_OPTIONS = {"background": ("splits", "carlini"), "dnr": ("runs", "datasets"), "unified": ()}
+
+
+def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
+    """The run's Scope from the command line; an option that does not apply to the experiment is an error."""
+    from replication.protocols import Scope
+    given = {k: getattr(args, k) for k in ("splits", "carlini", "runs", "datasets")
+             if getattr(args, k) != getattr(Scope(), k)}
+    wrong = sorted(set(given) - set(SCOPE_OPTIONS[args.experiment]))
+    if wrong:
+        ap.error(f"{', '.join('--' + ('no-carlini' if k == 'carlini' else k) for k in wrong)} does not apply to "
+                 f"{args.experiment}")
+    for k in ("splits", "runs"):
+        if k in given and given[k] < 1:
+            ap.error(f"--{k} must be at least 1")
+    return Scope(**{k: tuple(v) if k == "datasets" else v for k, v in given.items()})
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    args = parser().parse_args(argv)
+    ap = parser()
+    args = ap.parse_args(argv)
+    scope = scope_of(args, ap)
     from replication import runtime
     runtime.configure(args.threads, args.deterministic)
     level = args.protocol or default_protocol()
@@ -74,7 +103,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         # The default folder forks (results/<experiment>/<protocol>-<hash>) when it holds a run with other
         # settings; a folder the user named is never reused for other settings.
-        results = experiment.run(protocol, out, args.data_dir, args.seed, fork=args.out is None)
+        run_args = {"scope": scope} if args.experiment != "unified" else {}
+        results = experiment.run(protocol, out, args.data_dir, args.seed, fork=args.out is None, **run_args)
     except DataError as err:
         print(f"data error: {err}", file=sys.stderr)
         return 2

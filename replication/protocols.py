@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 LEVELS = ("paper", "fast", "smoke")
 BACKGROUND = 10  # label of the background class (McCoyd & Wagner's 11th class, after the digits 0-9)
@@ -186,3 +186,53 @@ def unified(level: str) -> UnifiedProtocol:
         return UnifiedProtocol("fast", one_run, background_epochs=2, letters=30000, pgd_iter=20)
     return UnifiedProtocol("smoke", one_run, background_epochs=1, letters=1000, pgd_iter=3,
                            l2_grid=(0.0, 1.0, 6.79), linf_grid=(0.0, 0.25), tradeoff_eps=(1.0,))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The part of a protocol's units one invocation computes (all of them by default).
+
+    Every unit in scope is the protocol's own, unchanged: a later run of the same protocol in the same folder reuses
+    it. The scope is therefore not part of a run's fingerprint; results.json and the report state it.
+    """
+
+    splits: Optional[int] = None                 # background: the first k splits
+    carlini: bool = True                         # background: the Carlini-Wagner stage (Tables IV, V)
+    runs: Optional[int] = None                   # dnr: the first k runs per dataset
+    datasets: Optional[Tuple[str, ...]] = None   # dnr: these datasets only
+
+    def count(self, name: str, total: int) -> int:
+        """How many of the protocol's `total` splits or runs (`name`) are in scope."""
+        limit = getattr(self, name)
+        if limit is not None and limit < 1:
+            raise ValueError(f"--{name} must be at least 1, got {limit}")
+        return total if limit is None else min(limit, total)
+
+    def has(self, dataset: str) -> bool:
+        return self.datasets is None or dataset in self.datasets
+
+    def left_out(self, protocol) -> List[str]:
+        """What of `protocol` this scope does not compute, one phrase each (empty: the whole protocol)."""
+        out = []
+        if isinstance(protocol, BackgroundProtocol):
+            k = self.count("splits", protocol.splits)
+            if k < protocol.splits:
+                out.append(f"{protocol.splits - k} of {protocol.splits} splits (computed the first {k})")
+            if not self.carlini:
+                out.append("the Carlini-Wagner stage (Tables IV and V's Carlini rows)")
+            return out
+        if not isinstance(protocol, DNRProtocol):
+            return out
+        for p in (protocol.mnist, protocol.cifar10):
+            if not self.has(p.name):
+                out.append(f"{p.name} (the whole dataset)")
+            elif self.count("runs", p.runs) < p.runs:
+                k = self.count("runs", p.runs)
+                out.append(f"{p.name}: {p.runs - k} of {p.runs} runs (computed the first {k})")
+        return out
+
+    def to_dict(self) -> Dict:
+        return dataclasses.asdict(self)
+
+
+WHOLE = Scope()  # every unit of the protocol

@@ -72,3 +72,14 @@ def verdict_counts(rows: List[Row]) -> dict:
         if r.same_as is None:
             out[r.verdict] = out.get(r.verdict, 0) + 1
     return out
+
+
+def scope_lines(r: dict) -> List[str]:
+    """The report's notice for a run restricted to part of its protocol's units (none for a whole run)."""
+    left_out = r.get("left_out") or []
+    if not left_out:
+        return []
+    return [f"> **Partial run** of protocol `{r['protocol']['level']}`: it computed only part of the protocol's "
+            "units. Left out: " + "; ".join(left_out) + ". Every computed unit follows the protocol exactly (running "
+            "the rest later in the same folder reuses them); means and intervals are over the computed units only, "
+            "and with a single split or run an interval holds sampling noise, not the spread retraining adds.", ""]

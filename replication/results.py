@@ -122,11 +122,11 @@ class RunStore:
             self._bar.close()
             self._bar = None
 
-    def _tick(self, name: str) -> None:
-        self.visited += 1
+    def _tick(self, name: str, units: int = 1) -> None:
+        self.visited += units
         if self._bar is not None:
             self._bar.set_postfix_str(name, refresh=False)
-            self._bar.update(1)
+            self._bar.update(units)
 
     def _mismatch(self, root: Path) -> List[str]:
         path = root / FINGERPRINT_FILE
@@ -142,15 +142,18 @@ class RunStore:
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
-    def unit(self, name: str, compute: Callable[[], Any]) -> Any:
-        """Result of unit `name`: loaded if this run (same fingerprint) finished it, else computed and saved."""
+    def unit(self, name: str, compute: Callable[[], Any], inner: int = 0) -> Any:
+        """Result of unit `name`: loaded if this run (same fingerprint) finished it, else computed and saved.
+
+        `inner`: how many units `compute` itself opens; loading this unit skips them, and the progress counts them
+        as done."""
         path = self.root / "units" / f"{name}.json"
         if path.exists():
             saved = json.loads(path.read_text())
             if saved.get("fingerprint") != self.hash:
                 raise FingerprintMismatch(path, [f"unit fingerprint: {saved.get('fingerprint')} -> {self.hash}"])
             self.resumed.append(name)
-            self._tick(name)
+            self._tick(name, 1 + inner)
             return saved["result"]
         start = time.time()
         result = jsonable(compute())

@@ -20,6 +20,30 @@ def test_help_explains_every_option():
     assert out.returncode == 0 and "--data-dir" in out.stdout
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["background", "--runs", "1"], "--runs does not apply to background"),
+    (["dnr", "--splits", "1"], "--splits does not apply to dnr"),
+    (["dnr", "--no-carlini"], "--no-carlini does not apply to dnr"),
+    (["unified", "--datasets", "mnist"], "--datasets does not apply to unified"),
+    (["background", "--splits", "0"], "--splits must be at least 1"),
+])
+def test_a_scope_option_outside_its_experiment_is_an_error(argv, message, capsys):
+    from replication.cli import main
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_scope_options_become_a_scope():
+    from replication.cli import scope_of
+    ap = parser()
+    assert scope_of(ap.parse_args(["dnr", "--runs", "1", "--datasets", "mnist"]), ap) == protocols.Scope(
+        runs=1, datasets=("mnist",))
+    assert scope_of(ap.parse_args(["background", "--splits", "1", "--no-carlini"]), ap) == protocols.Scope(
+        splits=1, carlini=False)
+    assert scope_of(ap.parse_args(["background"]), ap) == protocols.WHOLE
+
+
 def test_bad_data_dir_is_a_clear_error(tmp_path):
     out = subprocess.run([sys.executable, "-m", "replication", "background", "--protocol", "smoke",
                           "--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "o")],
@@ -73,10 +97,28 @@ def test_other_settings_never_reuse_a_named_folder(smoke_run, data_dir):
     assert run.returncode == 2 and "other settings" in run.stderr and "seed: 0 -> 1" in run.stderr
 
 
+def test_a_partial_run_reuses_the_whole_runs_units_and_says_what_it_left_out(smoke_run, data_dir):
+    """The scope is not part of the fingerprint: a run of the first split only, without Carlini, in the folder of
+    the whole run loads its units (and so would the whole run load a partial run's); the report names the rest."""
+    out, whole = smoke_run
+    part = experiment.run(protocols.background("smoke"), out, str(data_dir), seed=0,
+                          scope=protocols.Scope(splits=1, carlini=False))
+    assert part["splits"] == whole["splits"][:1] and part["carlini"] is None
+    assert part["units"]["expected"] == part["units"]["visited"] == 2 + 1 + 1  # 2 folds, their summary, split 0
+    assert "split1" not in part["resumed_units"] and "split0" in part["resumed_units"]
+    assert part["left_out"] == ["1 of 2 splits (computed the first 1)",
+                                "the Carlini-Wagner stage (Tables IV and V's Carlini rows)"]
+    report = (out / "report.md").read_text()
+    assert "**Partial run** of protocol `smoke`" in report and "Not computed: this run's scope" in report
+    assert "Carlini L2 success" not in report
+    experiment.run(protocols.background("smoke"), out, str(data_dir), seed=0)  # leave the whole run's report
+
+
 def test_rerun_resumes_without_recomputing(smoke_run, data_dir):
     out, first = smoke_run
     second = experiment.run(protocols.background("smoke"), out, str(data_dir), seed=0)
     assert {"letter_selection", "split0", "split1", "carlini"} <= set(second["resumed_units"])
+    assert second["units"]["expected"] == second["units"]["visited"]  # a loaded unit counts the units inside it
     assert second["aggregate"] == first["aggregate"]
 
 
@@ -120,3 +162,19 @@ def test_dnr_smoke_report(dnr_smoke_run, data_dir):
     again = dnr_experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)
     assert "mnist/run0/defenses" in again["resumed_units"] and "cifar10/run0/dnr/eps2" in again["resumed_units"]
     assert "cifar10/run0/dnr/double_init/eps2" in again["resumed_units"]
+
+
+def test_dnr_partial_run_one_dataset(dnr_smoke_run, data_dir):
+    """--datasets mnist: only MNIST's units (loaded from the whole run's folder), the report says CIFAR-10 is left
+    out; then the whole run rewrites the folder's report."""
+    from replication.dnr import experiment as dnr_experiment
+    out, whole = dnr_smoke_run
+    part = dnr_experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0,
+                              scope=protocols.Scope(datasets=("mnist",)))
+    assert list(part["datasets"]) == ["mnist"] and part["left_out"] == ["cifar10 (the whole dataset)"]
+    mnist_units = dnr_experiment.unit_count(protocols.dnr("smoke").mnist)
+    assert part["units"]["expected"] == part["units"]["visited"] == mnist_units
+    assert part["datasets"]["mnist"]["aggregate"] == whole["datasets"]["mnist"]["aggregate"]
+    report = (out / "report.md").read_text()
+    assert "**Partial run**" in report and "## cifar10" not in report
+    dnr_experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)

@@ -48,3 +48,15 @@ def test_protocol_record_and_unknown_level():
     assert protocols.background("fast").to_dict()["carlini"]["max_iterations"] == 300
     with pytest.raises(ValueError, match="unknown protocol"):
         protocols.background("quick")
+
+
+def test_scope_names_what_it_leaves_out():
+    dnr = protocols.dnr("paper")
+    assert protocols.WHOLE.left_out(dnr) == [] and protocols.WHOLE.left_out(protocols.background("paper")) == []
+    scope = protocols.Scope(runs=1, datasets=("mnist",))
+    assert scope.left_out(dnr) == ["mnist: 4 of 5 runs (computed the first 1)", "cifar10 (the whole dataset)"]
+    assert protocols.Scope(splits=1).left_out(protocols.background("paper")) == [
+        "9 of 10 splits (computed the first 1)"]
+    assert protocols.Scope(runs=9).count("runs", 5) == 5 and protocols.Scope(runs=2).count("runs", 5) == 2
+    with pytest.raises(ValueError, match="at least 1"):
+        protocols.Scope(splits=0).count("splits", 10)

@@ -11,7 +11,7 @@ from replication import published, runtime
 from replication.background import assembly, carlini, letters, training
 from replication.background.outcomes import mean_std, outcome_fractions
 from replication.background.weak_attacks import NORMS, weak_attack
-from replication.protocols import BACKGROUND, BackgroundProtocol
+from replication.protocols import BACKGROUND, WHOLE, BackgroundProtocol, Scope
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
 
 
@@ -80,39 +80,46 @@ def open_store(protocol: BackgroundProtocol, out: Path, pool: assembly.Pool, see
     return RunStore(out, run_fingerprint("background", protocol.to_dict(), seed, data), fork, runtime.identity())
 
 
-def unit_count(p: BackgroundProtocol) -> int:
-    """Units of a run: the letter-selection folds and their summary (measured letters), the splits, Carlini."""
-    return (p.selection_folds * p.selection_repeats + 1 if p.letters == "measured" else 0) + p.splits + 1
+def unit_count(p: BackgroundProtocol, scope: Scope = WHOLE) -> int:
+    """Units of a run in `scope`: the letter-selection folds and their summary (measured letters), the splits,
+    Carlini."""
+    letter_units = p.selection_folds * p.selection_repeats + 1 if p.letters == "measured" else 0
+    return letter_units + scope.count("splits", p.splits) + int(scope.carlini)
 
 
-def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False) -> Dict:
-    """Run (or resume) the whole experiment; writes results.json, report.md and figures into the run folder
-    (`out`, or with `fork` a sibling named by the fingerprint when `out` holds a run with other settings)."""
+def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
+        scope: Scope = WHOLE) -> Dict:
+    """Run (or resume) the experiment's units in `scope` (default: all); writes results.json, report.md and
+    figures into the run folder (`out`, or with `fork` a sibling named by the fingerprint when `out` holds a run
+    with other settings)."""
     start = time.time()
+    n_splits = scope.count("splits", protocol.splits)
     pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
     store = open_store(protocol, out, pool, seed, fork)
     out = store.root
-    store.progress(unit_count(protocol), "background units")
+    store.progress(unit_count(protocol, scope), "background units")
     if protocol.letters == "measured":
-        selection = store.unit("letter_selection", lambda: select_letters(store, pool, protocol, data_dir, seed))
+        selection = store.unit("letter_selection", lambda: select_letters(store, pool, protocol, data_dir, seed),
+                               inner=protocol.selection_folds * protocol.selection_repeats)
         kept = selection["kept"]
     else:
         selection, kept = None, published.KEPT_LETTERS
     labels = assembly.relabel(pool.labels, kept)
     splits = [store.unit(f"split{i}", lambda i=i: run_split(store, i, pool, labels, protocol, seed))
-              for i in range(protocol.splits)]
-    cw = store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, protocol, data_dir, seed))
+              for i in range(n_splits)]
+    cw = (store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, protocol, data_dir, seed))
+          if scope.carlini else None)
     results = {
         "experiment": "background", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
         "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
+        "scope": scope.to_dict(), "left_out": scope.left_out(protocol),
         "run": runtime.identity(), "units_computed_by": store.computed_by_units(),
         "data": {"pool_partition": pool.partition, "pool_size": int(len(pool.labels)), "source": pool.source,
                  "warning": pool.warning, "kept_letters": kept},
         "letter_selection": selection, "splits": splits, "aggregate": aggregate(splits), "carlini": cw,
         "stage_seconds": {name: store.seconds(name) for name in
-                          ["letter_selection", *[f"split{i}" for i in range(protocol.splits)], "carlini"]},
-        "resumed_units": store.resumed,
-               "units": {"expected": store.expected, "visited": store.visited},
+                          ["letter_selection", *[f"split{i}" for i in range(n_splits)], "carlini"]},
+        "resumed_units": store.resumed, "units": {"expected": store.expected, "visited": store.visited},
     }
     store.close_progress()
     from replication.background import figures, report

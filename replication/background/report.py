@@ -7,7 +7,7 @@ import numpy as np
 
 from replication import deviations, protocols, published, stats
 from replication.background.assembly import BACKGROUND
-from replication.report import VERDICT_RULE, Row, exact, markdown_table, verdict_counts
+from replication.report import VERDICT_RULE, Row, exact, markdown_table, scope_lines, verdict_counts
 from replication.stats import Interval
 
 P = published.BACKGROUND
@@ -51,8 +51,9 @@ def table4_rows(r: Dict) -> List[Row]:
     rows = [Row(f"{a.upper()} success, {MODELS[m]}", split_rate(r, a, m, "other_digit"), P[f"table4/{a}/{m}"],
                 same_as=f"Table V, {a.upper()} {'0.25' if a == 'fgs' else '6.79'}, {MODELS[m]}: other digit")
             for a in ("fgs", "fg") for m in MODELS]
-    rows += [Row(f"Carlini L2 success, {MODELS[m]} (checks success only)", carlini_success(r, m),
-                 P[f"table4/carlini/{m}"]) for m in MODELS]
+    if r["carlini"]:
+        rows += [Row(f"Carlini L2 success, {MODELS[m]} (checks success only)", carlini_success(r, m),
+                     P[f"table4/carlini/{m}"]) for m in MODELS]
     return rows
 
 
@@ -65,6 +66,7 @@ def all_rows(r: Dict) -> Dict[str, List[Row]]:
             "Table IV: attack success rates, %": table4_rows(r)}
 
 
+NOT_IN_SCOPE = "Not computed: this run's scope leaves out the Carlini-Wagner stage."
 CARLINI_COST_MARGIN = 0.10  # "no costlier": the defense's mean L2 at most 10% above the baseline's
 
 
@@ -72,6 +74,8 @@ def carlini_claim(r: Dict) -> List[str]:
     """Section VI.B's claim (the background class does not stop or detect strong attacks), judged on success,
     detection and the L2 distances of both models, each with its interval."""
     c = r["carlini"]
+    if not c:
+        return [NOT_IN_SCOPE, ""]
     if "per_attack" not in c["baseline"]:
         return ["(per-attack outcomes not recorded in this run)", ""]
     base, dfn = c["baseline"]["per_attack"], c["defense"]["per_attack"]
@@ -106,6 +110,7 @@ def _header(r: Dict) -> List[str]:
     lines = ["# Background class defense (McCoyd & Wagner 2018): replication report", ""]
     if r["data"]["warning"]:
         lines += [f"> **WARNING: {r['data']['warning']}**", ""]
+    lines += scope_lines(r)
     if p["level"] != "paper":
         lines += [f"> **Protocol `{p['level']}`**: not the published protocol `paper`; every difference is listed "
                   "under \"Deviations from the paper\".", ""]
@@ -150,6 +155,8 @@ def _rank_agreement(rates: Dict[str, float]) -> int:
 
 def _carlini(r: Dict) -> List[str]:
     c, p = r["carlini"], r["protocol"]["carlini"]
+    if not c:
+        return ["## Carlini-Wagner L2 (Section VI.B)", "", NOT_IN_SCOPE, ""]
     lines = ["## Carlini-Wagner L2 (Section VI.B)", "",
              f"Models trained on {c['data']} (train: {c['train_counts']['baseline']:,} digits; defense "
              f"{c['train_counts']['defense']:,} images). {c['sources']} correctly classified test digits, targets: "
@@ -176,7 +183,7 @@ def model_warnings(r: Dict) -> List[str]:
         acc = r["aggregate"]["clean"][m]["correct"]["mean"]
         if acc < MIN_CLEAN_ACCURACY:
             found.append(f"{name} model (splits): clean accuracy {acc:.1f}%")
-        acc = r["carlini"]["clean"][m]["correct"]
+        acc = r["carlini"]["clean"][m]["correct"] if r["carlini"] else MIN_CLEAN_ACCURACY
         if acc < MIN_CLEAN_ACCURACY:
             found.append(f"{name} model (Carlini stage): clean accuracy {acc:.1f}%")
     return found
@@ -229,7 +236,7 @@ def deviation_items(r: Dict) -> List[str]:
         items.insert(0, f"**data**: the pool is EMNIST By Merge `{d['pool_partition']}` ({d['pool_size']:,} "
                         "images), not `train`: Table I is not comparable and every model sees ~6x fewer images")
     for stage, info in (("letter selection", (r.get("letter_selection") or {}).get("data")),
-                        ("Carlini stage", r["carlini"].get("data"))):
+                        ("Carlini stage", (r["carlini"] or {}).get("data"))):
         if info and "Balanced" not in info.split("(")[0]:
             items.insert(1, f"**data**: the {stage} runs on a stand-in for EMNIST Balanced: {info}")
     return items

@@ -13,7 +13,7 @@ from replication.data import draws
 from replication.defenses import Defense, Undefended, evaded, scores_of
 from replication.evaluation import EVADED, REJECTED, accurate, checks, outcome, threshold_tradeoff
 from replication.evaluation.outcomes import percent
-from replication.protocols import DNRDataset, DNRProtocol
+from replication.protocols import WHOLE, DNRDataset, DNRProtocol, Scope
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
 
 MODELS = ("dnn", "nr", "dnr")
@@ -112,11 +112,13 @@ def line_search_check(store: RunStore, p: DNRDataset, name: str, defense: Defens
     return out
 
 
-def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, pool: draws.Pool, seed: int) -> Dict:
-    """Network, then per run: defenses, equality check, and the three security evaluation curves."""
+def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, pool: draws.Pool, seed: int,
+                runs_in_scope: int) -> Dict:
+    """Network, then per run (the first `runs_in_scope`): defenses, equality check, and the three security
+    evaluation curves."""
     model = stages.train_network(store, p, pool, seed)
     runs = []
-    for run in range(p.runs):
+    for run in range(runs_in_scope):
         draw = draws.run_draw(pool, p, run, seed)
         nr, dnr, info = stages.fit_defenses(store, p, protocol, model, pool, draw, run, seed)
         defenses: Dict[str, Defense] = {"dnn": Undefended(model), "nr": nr, "dnr": dnr}
@@ -137,12 +139,14 @@ def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, pool: dra
             "aggregate": aggregate(p, runs)}
 
 
-def unit_count(p: DNRDataset) -> int:
-    """Units of one dataset: per run defenses, equality check, three curves (and their restarts); run 0's line
-    search check."""
+def unit_count(p: DNRDataset, scope: Scope = WHOLE) -> int:
+    """Units of one dataset in `scope`: per run defenses, equality check, three curves (and their restarts); run
+    0's line search check."""
+    if not scope.has(p.name):
+        return 0
     per_run = 2 + len(MODELS) * len(p.eps_grid) * (2 if p.double_init else 1)
     checked = sum(any(abs(e - c) < 1e-9 for e in p.eps_grid) for c in p.line_search_check)
-    return p.runs * per_run + 2 * checked
+    return scope.count("runs", p.runs) * per_run + 2 * checked
 
 
 def open_store(protocol: DNRProtocol, out: Path, pools: Dict[str, draws.Pool], seed: int, fork: bool) -> RunStore:
@@ -183,22 +187,27 @@ def mean_std(values: List[List[float]]) -> Dict[str, List[float]]:
             "std": (values.std(0, ddof=1) if len(values) > 1 else 0 * values[0]).tolist()}
 
 
-def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False) -> Dict:
-    """Run (or resume) both datasets; writes results.json, report.md and figures into the run folder (`out`, or
-    with `fork` a sibling named by the fingerprint when `out` holds a run with other settings)."""
+def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
+        scope: Scope = WHOLE) -> Dict:
+    """Run (or resume) both datasets' units in `scope` (default: all); writes results.json, report.md and figures
+    into the run folder (`out`, or with `fork` a sibling named by the fingerprint when `out` holds a run with other
+    settings)."""
     start = time.time()
     pools = {p.name: draws.load_pool(p, data_dir, seed) for p in (protocol.mnist, protocol.cifar10)}
     store = open_store(protocol, out, pools, seed, fork)
-    store.progress(sum(unit_count(p) for p in (protocol.mnist, protocol.cifar10)), "dnr units")
+    store.progress(sum(unit_count(p, scope) for p in (protocol.mnist, protocol.cifar10)), "dnr units")
     datasets = {}
     for p in (protocol.mnist, protocol.cifar10):
+        if not scope.has(p.name):
+            continue
         t = time.time()
-        datasets[p.name] = run_dataset(store, p, protocol, pools[p.name], seed)
+        datasets[p.name] = run_dataset(store, p, protocol, pools[p.name], seed, scope.count("runs", p.runs))
         datasets[p.name]["seconds_this_invocation"] = time.time() - t
     store.close_progress()
     out = store.root
     results = {"experiment": "dnr", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
                "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
+               "scope": scope.to_dict(), "left_out": scope.left_out(protocol),
                "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "datasets": datasets,
                "resumed_units": store.resumed,
                "units": {"expected": store.expected, "visited": store.visited}}

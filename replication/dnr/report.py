@@ -6,6 +6,7 @@ from typing import Dict, List
 
 from replication import deviations, protocols
 from replication.dnr import claims
+from replication.report import scope_lines
 
 
 def claim_lines(name: str, ds: Dict) -> List[str]:
@@ -116,7 +117,7 @@ def deviation_items(r: Dict) -> List[str]:
 
 def render(r: Dict) -> str:
     p = r["protocol"]
-    lines = ["# Deep Neural Rejection (Sotgiu et al. 2020): replication report", ""]
+    lines = ["# Deep Neural Rejection (Sotgiu et al. 2020): replication report", ""] + scope_lines(r)
     if p["level"] != "paper":
         lines += [f"> **Protocol `{p['level']}`**: not the published protocol `paper`; every difference is listed "
                   "under \"Deviations from the paper\".", ""]
