@@ -5,7 +5,7 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 import numpy as np
 
@@ -88,8 +88,7 @@ def bench_attack(batch: int = 100) -> Dict[str, float]:
     x = np.random.default_rng(1).random((batch, 28, 28, 1), dtype=np.float32)
     y = np.arange(batch) % 10
     attack = RejectPGD(scorer, eta=0.01, max_iter=10, tol=-1.0)  # tol < 0: never stop early, for timing
-    args = (tf.constant(x), tf.constant(x), tf.constant(y, tf.int64), tf.constant(1.0),
-            tf.fill([batch], 1e9), tf.ones(batch, tf.bool))
+    args = (tf.constant(x), tf.constant(x), tf.constant(y, tf.int64), tf.constant(1.0), tf.fill([batch], 1e9))
     iteration = _timeit(lambda: attack._iterate(*args)[0].numpy(), repeats=5)
     grid = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0)
     start = time.perf_counter()
@@ -101,17 +100,97 @@ def bench_attack(batch: int = 100) -> Dict[str, float]:
             "security_evaluation_setup": f"{batch} samples x {len(grid)} eps x 10 iterations, one model"}
 
 
+# The configuration issue 11 measured the authors' library (secml) on, one core each (`SECML_REFERENCE` in
+# `replication.published` holds its figures): train a small net on MNIST train[0:5000], DNR on train[5000:6000],
+# theta at 10% reject on test[0:1000], attack test[1000:1020] with 30 PGD iterations, batch 20.
+SECML_LAYERS = ("pool2", "fc1_relu", "fc2_relu")
+SECML_LAYER_PARAMS = ((10.0, 1e-3), (10.0, 1e-2), (1.0, 1e-2))
+SECML_COMBINER = (0.1, 1.0)
+
+
+def secml_net():
+    """conv32-pool-conv64-pool-fc200-fc200-fc10 (3x3 convolutions, ReLU), the layer names the DNR reads."""
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu", name="conv1"),
+        layers.MaxPooling2D(2, name="pool1"), layers.Conv2D(64, 3, activation="relu", name="conv2"),
+        layers.MaxPooling2D(2, name="pool2"), layers.Flatten(name="flatten"),
+        layers.Dense(200, activation="relu", name="fc1_relu"), layers.Dense(200, activation="relu", name="fc2_relu"),
+        layers.Dense(10, name="logits")], name="secml_bench_net")
+
+
+def secml_setup(data_dir: Optional[str], seed: int = 0):
+    """(DNR defense, x to attack, y, validation images): the configuration above, trained here."""
+    import keras
+
+    from replication.data import datasets, draws
+    from replication.defenses import DNR
+    train, test = datasets.load("mnist", "train", data_dir), datasets.load("mnist", "test", data_dir)
+    x_train, x_test = draws.pixels(train.images), draws.pixels(test.images)
+    keras.utils.set_random_seed(seed)
+    model = secml_net()
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x_train[:5000], train.labels[:5000], batch_size=64, epochs=3, verbose=0)
+    dnr = DNR(model, SECML_LAYERS, SECML_LAYER_PARAMS, SECML_COMBINER, seed=seed)
+    dnr.fit(x_train[5000:6000], train.labels[5000:6000])
+    dnr.set_threshold(x_test[:1000], 0.1)
+    return dnr, x_test[1000:1020], test.labels[1000:1020].astype(np.int64)
+
+
+def bench_secml_config(data_dir: Optional[str], repeats: int = 3) -> Dict:
+    """Seconds per attacked sample (median of `repeats`), iterations and accuracy under attack at eps 1 and 2, beside
+    secml's figures: `speedup` = secml's seconds / ours."""
+    from replication import published
+    from replication.attacks import RejectPGD
+    from replication.defenses import scores_of
+    from replication.evaluation import accurate, outcome
+    dnr, x, y = secml_setup(data_dir)
+    attack = RejectPGD(dnr, eta=0.01, max_iter=30, tol=1e-4, doublings=10, batch_size=20)
+    attack.attack(x[:2], y[:2], 1.0)  # compile once, outside the timing
+    out = {"setup": "MNIST train[0:5000] net (3 epochs), DNR on train[5000:6000], theta at 10% reject on "
+                    "test[0:1000], attack test[1000:1020], 30 iterations, batch 20",
+           "support_vectors": {"layers": [int(len(np.unique(np.concatenate([e.support_ for e in s.estimators_]))))
+                                          for s in dnr.layer_svms],
+                               "combiner": int(len(np.unique(np.concatenate([e.support_
+                                                                             for e in dnr.combiner.estimators_]))))}}
+    for eps in (1.0, 2.0):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            adv, history = attack.attack(x, y, eps)
+            times.append((time.perf_counter() - start) / len(x))
+        seconds, ref = float(np.median(times)), published.SECML_REFERENCE[eps]
+        out[f"eps{eps:g}"] = {
+            "s_per_sample": seconds, "iterations": int(history.shape[0] - 1),
+            "accuracy": float(accurate(outcome(scores_of(dnr.scorer, adv), y), True).mean()),
+            "secml_s_per_sample": ref["s_per_sample"], "secml_accuracy": ref["accuracy"],
+            "speedup": ref["s_per_sample"] / seconds}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="results/bench.json")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="CPU threads (default 1: the secml figures were taken on one core)")
+    ap.add_argument("--data-dir", default=None,
+                    help="MNIST raw files for the secml configuration (default $REPLICATION_DATA_DIR, else "
+                         "tensorflow-datasets)")
     args = ap.parse_args()
     from replication import runtime
-    runtime.configure()
-    results = {"device": runtime.device_description(), "versions": runtime.versions(),
-               "rbf_svm_forward_backward": bench_svm(), "attack": bench_attack()}
+    runtime.configure(args.threads)
+    results = {"device": runtime.device_description(), "threads": args.threads, "versions": runtime.versions(),
+               "rbf_svm_forward_backward": bench_svm(), "attack": bench_attack(),
+               "secml_configuration": bench_secml_config(args.data_dir)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
+    for eps in ("eps1", "eps2"):
+        r = results["secml_configuration"][eps]
+        print(f"secml configuration, {eps}: {r['s_per_sample']:.4f} s/sample ({r['iterations']} iterations, accuracy "
+              f"{r['accuracy']:.2f}) vs secml {r['secml_s_per_sample']} s ({r['secml_accuracy']:.2f}): "
+              f"{r['speedup']:.0f}x")
 
 
 if __name__ == "__main__":

@@ -35,11 +35,35 @@ def test_large_eps_evades_the_undefended_network(setup):
 @pytest.mark.parametrize("norm,eps", [("l2", 1.0), ("linf", 0.1)])
 def test_batch_equals_per_sample(setup, norm, eps):
     scorer, x, y = setup
-    attack = RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=8, norm=norm)
-    batch = attack(x[:8], y[:8], eps)
-    one = RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=1, norm=norm)
+    attack = RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=3, norm=norm, tol=0.05)
+    batch = attack(x[:8], y[:8], eps)  # a working set of 3, refilled as samples stop
+    one = RejectPGD(scorer, eta=0.01, max_iter=10, batch_size=1, norm=norm, tol=0.05)
     single = np.concatenate([one(x[i:i + 1], y[i:i + 1], eps) for i in range(8)])
     assert np.abs(batch - single).max() < 1e-3
+
+
+def test_only_samples_still_moving_are_computed(setup):
+    """A sample that stopped is not scored again: the scorer sees fewer samples than batch x iterations x (1 + steps)
+    once some stop (a tol that stops about half of them at once), and the stopped samples keep the point where they stopped."""
+    scorer, x, y = setup
+    seen = tf.Variable(0, dtype=tf.int64)
+
+    def counting(z):
+        seen.assign_add(tf.cast(tf.shape(z)[0], tf.int64))
+        return scorer(z)
+    attack = RejectPGD(counting, eta=0.01, max_iter=8, doublings=3, batch_size=20, tol=0.12)
+    seen.assign(0)
+    adv, history = attack.attack(x, y, 1.0)
+    iterations = history.shape[0] - 1
+    stopped = np.abs(np.diff(history, axis=0)) <= 0.12
+    assert stopped[0].any() and not stopped[0].all()  # the fixture stops some samples early, not all
+    every_sample = len(x) * (1 + iterations * (1 + 4))  # start + per iteration: gradient and 4 steps
+    active_samples = len(x) + 5 * int((~np.vstack([np.zeros((1, len(x)), bool), np.cumsum(stopped, 0)[:-1] > 0])
+                                        )[:iterations].sum())
+    assert int(seen.numpy()) == active_samples < every_sample
+    first_stop = np.argmax(stopped, 0)
+    for i in np.flatnonzero(stopped.any(0)):
+        assert (history[first_stop[i] + 1:, i] == history[first_stop[i] + 1, i]).all()
 
 
 def test_eps_zero_and_bad_input(setup):
@@ -80,10 +104,7 @@ def test_linf_large_eps_evades_and_bad_norm_is_refused(setup):
         RejectPGD(scorer, norm="l1")
 
 
-def test_histories_of_batches_that_stop_at_different_iterations_line_up(setup):
-    from replication.attacks.reject_pgd import pad_histories
-    padded = pad_histories([np.array([[3.0, 2.0], [1.0, 1.5]]), np.array([[5.0], [4.0], [3.5]])])
-    np.testing.assert_array_equal(padded, [[3.0, 2.0, 5.0], [1.0, 1.5, 4.0], [1.0, 1.5, 3.5]])
+def test_histories_of_samples_that_stop_at_different_iterations_line_up(setup):
     scorer, x, y = setup
     attack = RejectPGD(scorer, eta=0.01, max_iter=8, batch_size=3, tol=1e-2)
     adv, history = attack.attack(x[:8], y[:8], 1.0)

@@ -68,15 +68,6 @@ def steepest_direction(grad: tf.Tensor, x: tf.Tensor, lo: float, hi: float, norm
     return direction / tf.maximum(tf.sqrt(tf.reduce_sum(tf.square(direction), axes, keepdims=True)), 1e-12)
 
 
-def pad_histories(histories) -> np.ndarray:
-    """Per-batch Omega histories (iterations + 1, batch) side by side; a batch that stopped early keeps its last
-    row (its samples no longer move), so batches of different lengths line up."""
-    if not histories:
-        return np.zeros((1, 0))
-    rows = max(h.shape[0] for h in histories)
-    return np.concatenate([np.concatenate([h, np.repeat(h[-1:], rows - h.shape[0], 0)]) for h in histories], axis=1)
-
-
 class RejectPGD:
     """Batched attack on a defense (its scorer: class scores, reject score last), a Keras classifier or a callable
     x -> logits (see module docstring); with reject_aware=True and a defense that can reject, the objective is
@@ -107,7 +98,7 @@ class RejectPGD:
         self.batch_size = batch_size
         self.restart_from = None if restart is None else np.asarray(restart, np.float32)
         self._starts: Optional[np.ndarray] = None
-        self._iterate = tf.function(self._iteration)
+        self._iterate = tf.function(self._iteration, reduce_retracing=True)  # batch sizes shrink as samples stop
 
     @property
     def starts(self) -> np.ndarray:
@@ -175,30 +166,45 @@ class RejectPGD:
         if x.size and (x.min() < self.lo or x.max() > self.hi):
             raise ValueError(f"inputs outside the box [{self.lo}, {self.hi}]")
         start = x if start is None else np.asarray(start, np.float32)
-        out, history = np.array(x, copy=True), []
-        for i in range(0, len(x), self.batch_size):
-            part = slice(i, i + self.batch_size)
-            out[part], h = self._attack_batch(x[part], y[part], eps, start[part])
-            history.append(h)
-        return out, pad_histories(history)
+        return self._descend(x, y, eps, start)
 
-    def _attack_batch(self, x0: np.ndarray, y: np.ndarray, eps: float, start: np.ndarray):
-        x0_t, y_t = tf.constant(x0), tf.constant(y)
+    def _descend(self, x0: np.ndarray, y: np.ndarray, eps: float, start: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Descend with a working set of at most `batch_size` samples: a sample leaves it when it stops (it never
+        moves again) and the next waiting sample takes its place, so each iteration computes only samples still
+        moving, in full batches. Each sample's trajectory is the one it has alone."""
+        n = len(x0)
+        adv, omega = np.array(x0, copy=True), np.zeros(n, np.float32)
+        history = np.zeros((self.max_iter + 1, n), np.float32)
+        steps_done = np.zeros(n, np.int64)
         eps_t = tf.constant(eps, tf.float32)
-        x = project(tf.constant(start), x0_t, eps_t, self.lo, self.hi, self.norm)
-        omega = self._omega(self.scorer(x), y_t)
-        history = [omega.numpy()]
-        if eps == 0:
-            return x0, np.stack(history)
-        active = tf.ones(len(y), tf.bool)
-        for _ in range(self.max_iter):
-            x, omega, active = self._iterate(x, x0_t, y_t, eps_t, omega, active)
-            history.append(omega.numpy())
-            if not active.numpy().any():
-                break
-        return x.numpy(), np.stack(history)
+        waiting, working = 0, np.zeros(0, np.int64)
+        while waiting < n or len(working):
+            if waiting < n and len(working) < self.batch_size:
+                new = np.arange(waiting, min(n, waiting + self.batch_size - len(working)))
+                waiting += len(new)
+                adv[new], omega[new] = self._enter(x0[new], y[new], start[new], eps_t)
+                history[0, new] = omega[new]
+                working = np.concatenate([working, new]) if eps > 0 else working
+                continue
+            new_x, new_omega, moving = self._iterate(tf.constant(adv[working]), tf.constant(x0[working]),
+                                                     tf.constant(y[working]), eps_t, tf.constant(omega[working]))
+            adv[working], omega[working] = new_x.numpy(), new_omega.numpy()
+            steps_done[working] += 1
+            history[steps_done[working], working] = omega[working]
+            working = working[moving.numpy() & (steps_done[working] < self.max_iter)]
+        rows = int(steps_done.max(initial=0)) + 1
+        for i in np.flatnonzero(steps_done < rows - 1):  # a stopped sample keeps its last Omega
+            history[steps_done[i] + 1:rows, i] = history[steps_done[i], i]
+        return (x0.copy() if eps == 0 else adv), history[:rows]
 
-    def _iteration(self, x, x0, y, eps, omega, active):
+    def _enter(self, x0: np.ndarray, y: np.ndarray, start: np.ndarray, eps: tf.Tensor):
+        """Start points (projected onto the ball and box) and their Omega."""
+        x = project(tf.constant(start), tf.constant(x0), eps, self.lo, self.hi, self.norm)
+        return x.numpy(), self._omega(self.scorer(x), tf.constant(y)).numpy()
+
+    def _iteration(self, x, x0, y, eps, omega):
+        """One step of every sample given: gradient, the candidate steps, the best one kept where it lowers Omega.
+        Returns (x, Omega, still moving)."""
         with tf.GradientTape() as tape:
             tape.watch(x)
             total = tf.reduce_sum(self._omega(self.scorer(x), y))
@@ -213,7 +219,7 @@ class RejectPGD:
         cand_omega = tf.reshape(self._omega(self.scorer(flat), tf.tile(y, [k])), [k, -1])
         best = tf.argmin(cand_omega, 0)
         best_omega = tf.reduce_min(cand_omega, 0)
-        improve = active & (best_omega < omega)
+        improve = best_omega < omega
         chosen = tf.gather(tf.transpose(candidates, [1, 0] + list(range(2, len(candidates.shape)))), best, batch_dims=1)
         mask = tf.reshape(improve, [-1] + [1] * (len(x.shape) - 1))
         new_x = tf.where(mask, chosen, x)
