@@ -44,7 +44,7 @@ def test_batch_equals_per_sample(setup, norm, eps):
 
 def test_only_samples_still_moving_are_computed(setup):
     """A sample that stopped is not scored again: the scorer sees fewer samples than batch x iterations x (1 + steps)
-    once some stop (a tol that stops about half of them at once), and the stopped samples keep the point where they stopped."""
+    once some stop (this tol stops about half of them at once); stopped samples keep the point where they stopped."""
     scorer, x, y = setup
     seen = tf.Variable(0, dtype=tf.int64)
 
