@@ -16,7 +16,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[$(TF_EXTRA),dev]"
+	$(PY) -m pip install -q -e ".[$(TF_EXTRA),dev,cluster]"
 	touch $@
 
 # everything: unit, data, smoke-pipeline, example and notebook tests (the README's test command; CI)

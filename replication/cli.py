@@ -44,6 +44,14 @@ def parser() -> argparse.ArgumentParser:
     scope.add_argument("--runs", type=int, default=None, metavar="K", help="dnr: the first K runs per dataset only")
     scope.add_argument("--datasets", nargs="+", choices=("mnist", "cifar10"), default=None,
                        help="dnr: these datasets only")
+    cluster = ap.add_argument_group(
+        "cluster", "spread the run's independent units (letter-selection folds, splits, Carlini, DNR runs, unified "
+        "models) over Ray workers; same numbers as one process (pip install '.[cluster]')")
+    cluster.add_argument("--workers", type=int, default=1, metavar="N",
+                         help="Ray workers on this machine (an embedded local cluster); 1 (default): no Ray")
+    cluster.add_argument("--ray-address", default=None, metavar="ADDR",
+                         help="join this Ray cluster instead (default $RAY_ADDRESS); --out must be a folder every "
+                              "node sees")
     ap.add_argument("--threads", type=int, default=None,
                     help="CPU threads for TensorFlow (default: every core); recorded in results.json")
     ap.add_argument("--deterministic", action="store_true",
@@ -104,6 +112,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         # The default folder forks (results/<experiment>/<protocol>-<hash>) when it holds a run with other
         # settings; a folder the user named is never reused for other settings.
         run_args = {"scope": scope} if args.experiment != "unified" else {}
+        from replication.engine import engine
+        run_args["engine"] = engine(args.workers, args.ray_address, args.threads)
         results = experiment.run(protocol, out, args.data_dir, args.seed, fork=args.out is None, **run_args)
     except DataError as err:
         print(f"data error: {err}", file=sys.stderr)

@@ -80,11 +80,15 @@ def commit() -> Dict[str, object]:
         return {"commit": "unknown", "dirty": None}
 
 
+WORKER: Dict[str, object] = {}  # set by `replication.engine` in a Ray worker: engine, worker, node, pid
+
+
 def identity() -> Dict[str, object]:
-    """What identifies the machine and code computing a result: commit, CPU, threads, determinism, host."""
+    """What identifies the machine and code computing a result: commit, CPU, threads, determinism, host (and the
+    Ray worker, in one)."""
     out = dict(commit())
     out.update(host=socket.gethostname(), cpu=cpu_model(), cpu_count=os.cpu_count(), device=device_description(),
-               threads=_CONFIGURED.get("threads"), deterministic=_CONFIGURED.get("deterministic", False))
+               threads=_CONFIGURED.get("threads"), deterministic=_CONFIGURED.get("deterministic", False), **WORKER)
     return out
 
 

@@ -81,3 +81,28 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.data)
         if any(n.endswith("smoke_run") for n in names) or "smoke_run" in item.name:
             item.add_marker(pytest.mark.slow)
+
+
+# The three experiments' smoke runs, in this process (shared by the pipeline tests and the Ray equality tests)
+@pytest.fixture(scope="session")
+def smoke_run(data_dir, tmp_path_factory):
+    from replication import protocols
+    from replication.background import experiment
+    out = tmp_path_factory.mktemp("smoke")
+    return out, experiment.run(protocols.background("smoke"), out, str(data_dir), seed=0)
+
+
+@pytest.fixture(scope="session")
+def dnr_smoke_run(data_dir, tmp_path_factory):
+    from replication import protocols
+    from replication.dnr import experiment
+    out = tmp_path_factory.mktemp("dnr_smoke")
+    return out, experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)
+
+
+@pytest.fixture(scope="session")
+def unified_smoke_run(data_dir, tmp_path_factory):
+    from replication import protocols
+    from replication.unified import experiment
+    out = tmp_path_factory.mktemp("unified_smoke")
+    return out, experiment.run(protocols.unified("smoke"), out, str(data_dir), seed=0)

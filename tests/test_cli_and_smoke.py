@@ -51,12 +51,6 @@ def test_bad_data_dir_is_a_clear_error(tmp_path):
     assert out.returncode == 2 and "does not exist" in out.stderr
 
 
-@pytest.fixture(scope="module")
-def smoke_run(data_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("smoke")
-    return out, experiment.run(protocols.background("smoke"), out, str(data_dir), seed=0)
-
-
 def test_smoke_report_has_every_table_and_figure(smoke_run):
     out, results = smoke_run
     report = (out / "report.md").read_text()
@@ -120,13 +114,6 @@ def test_rerun_resumes_without_recomputing(smoke_run, data_dir):
     assert {"letter_selection", "split0", "split1", "carlini"} <= set(second["resumed_units"])
     assert second["units"]["expected"] == second["units"]["visited"]  # a loaded unit counts the units inside it
     assert second["aggregate"] == first["aggregate"]
-
-
-@pytest.fixture(scope="module")
-def dnr_smoke_run(data_dir, tmp_path_factory):
-    from replication.dnr import experiment as dnr_experiment
-    out = tmp_path_factory.mktemp("dnr_smoke")
-    return out, dnr_experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)
 
 
 def test_dnr_smoke_report(dnr_smoke_run, data_dir):

@@ -62,9 +62,8 @@ def test_unified_protocols_share_the_dnr_counts():
     assert 0.25 in paper.linf_grid and 6.79 in paper.l2_grid and paper.background_epochs == 10
 
 
-def test_smoke_run_writes_every_part(tmp_path, data_dir):
-    out = tmp_path / "unified"
-    r = experiment.run(protocols.unified("smoke"), out, data_dir, seed=0)
+def test_smoke_run_writes_every_part(unified_smoke_run, data_dir):
+    out, r = unified_smoke_run
     assert r["units"]["expected"] == r["units"]["visited"] > 0  # the progress line's total is right
     report = (out / "report.md").read_text()
     for heading in ("## 1. The background class", "## 2. One axis", "## 3. Reject-threshold", "collapse",

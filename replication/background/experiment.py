@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -11,26 +11,80 @@ from replication import published, runtime
 from replication.background import assembly, carlini, letters, training
 from replication.background.outcomes import mean_std, outcome_fractions
 from replication.background.weak_attacks import NORMS, weak_attack
+from replication.engine import IN_PROCESS, Engine, Job
 from replication.protocols import BACKGROUND, WHOLE, BackgroundProtocol, Scope
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
+
+
+def fold_predictor(store: RunStore, images: np.ndarray, labels: np.ndarray, p: BackgroundProtocol, seed: int):
+    """fit_predict(name, train, test) of the letter selection: one unit per fold."""
+    def fit_predict(name, train, test):
+        def compute():
+            model = training.train_table2_net(store.path(f"models/letters_{name}.keras"), images[train], labels[train],
+                                              letters.N_CLASSES, p.selection_epochs, p.batch_size, seed)
+            return training.predict(model, training.to_input(images[test])).tolist()
+        return store.unit(f"letters/{name}", compute)
+    return fit_predict
 
 
 def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir, seed: int) -> Dict:
     """Section IV.A on EMNIST Balanced (or a class-balanced pool sample), one unit per fold."""
     images, labels, origin = assembly.balanced_data(pool, p.selection_per_class, data_dir, seed)
-
-    def fit_predict(name, train, test):
-        def compute():
-            model = training.train_table2_net(store.path(f"models/letters_{name}.keras"), images[train], labels[train],
-                                           letters.N_CLASSES, p.selection_epochs, p.batch_size, seed)
-            return training.predict(model, training.to_input(images[test])).tolist()
-        return store.unit(f"letters/{name}", compute)
-
-    matrix = letters.run_selection(labels, p.selection_folds, p.selection_repeats, seed, fit_predict)
+    matrix = letters.run_selection(labels, p.selection_folds, p.selection_repeats, seed,
+                                   fold_predictor(store, images, labels, p, seed))
     rates = letters.letter_rates(matrix)
     kept = letters.select(rates, p.selection_threshold)
     return {"data": origin, "samples": int(len(labels)), "rates": rates, "kept": kept,
             "agreement": letters.agreement(kept, published.KEPT_LETTERS, published.REMOVED_LETTERS)}
+
+
+def letter_choice(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir, seed: int):
+    """(the selection's unit or None, the letters kept as background): measured (Section IV.A) or published."""
+    if p.letters != "measured":
+        return None, published.KEPT_LETTERS
+    selection = store.unit("letter_selection", lambda: select_letters(store, pool, p, data_dir, seed),
+                           inner=p.selection_folds * p.selection_repeats)
+    return selection, selection["kept"]
+
+
+def split_unit(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, p: BackgroundProtocol,
+               seed: int) -> Dict:
+    return store.unit(f"split{i}", lambda: run_split(store, i, pool, labels, p, seed))
+
+
+def carlini_unit(store: RunStore, pool: assembly.Pool, kept, p: BackgroundProtocol, data_dir, seed: int) -> Dict:
+    return store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, p, data_dir, seed))
+
+
+def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str], seed: int, key: str) -> None:
+    """A worker's job (`replication.engine`): the units `key` names in the run folder `out` ('letters/<fold>',
+    'letter_selection', 'split<i>' or 'carlini')."""
+    pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
+    store = open_store(protocol, Path(out), pool, seed, fork=False)
+    if key.startswith("letters/"):
+        images, labels, _ = assembly.balanced_data(pool, protocol.selection_per_class, data_dir, seed)
+        fit_predict = fold_predictor(store, images, labels, protocol, seed)
+        for name, train, test in letters.fold_units(labels, protocol.selection_folds, protocol.selection_repeats, seed):
+            if f"letters/{name}" == key:
+                fit_predict(name, train, test)
+        return
+    _, kept = letter_choice(store, pool, protocol, data_dir, seed)
+    if key == "carlini":
+        carlini_unit(store, pool, kept, protocol, data_dir, seed)
+    elif key.startswith("split"):
+        split_unit(store, int(key[len("split"):]), pool, assembly.relabel(pool.labels, kept), protocol, seed)
+
+
+def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, scope: Scope) -> List[List[Job]]:
+    """The run's independent units as stages: the letter-selection folds, their summary, then splits and Carlini."""
+    def job(key: str) -> Job:
+        return Job(compute_units, (protocol, str(out), data_dir, seed, key), key)
+    stages = []
+    if protocol.letters == "measured":
+        names = letters.fold_names(protocol.selection_folds, protocol.selection_repeats)
+        stages += [[job(f"letters/{name}") for name in names], [job("letter_selection")]]
+    last = [job(f"split{i}") for i in range(scope.count("splits", protocol.splits))]
+    return stages + [last + ([job("carlini")] if scope.carlini else [])]
 
 
 def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, p: BackgroundProtocol,
@@ -88,7 +142,7 @@ def unit_count(p: BackgroundProtocol, scope: Scope = WHOLE) -> int:
 
 
 def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
-        scope: Scope = WHOLE) -> Dict:
+        scope: Scope = WHOLE, engine: Engine = IN_PROCESS) -> Dict:
     """Run (or resume) the experiment's units in `scope` (default: all); writes results.json, report.md and
     figures into the run folder (`out`, or with `fork` a sibling named by the fingerprint when `out` holds a run
     with other settings)."""
@@ -97,22 +151,16 @@ def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: 
     pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
     store = open_store(protocol, out, pool, seed, fork)
     out = store.root
+    engine.run(jobs(protocol, out, data_dir, seed, scope))
     store.progress(unit_count(protocol, scope), "background units")
-    if protocol.letters == "measured":
-        selection = store.unit("letter_selection", lambda: select_letters(store, pool, protocol, data_dir, seed),
-                               inner=protocol.selection_folds * protocol.selection_repeats)
-        kept = selection["kept"]
-    else:
-        selection, kept = None, published.KEPT_LETTERS
+    selection, kept = letter_choice(store, pool, protocol, data_dir, seed)
     labels = assembly.relabel(pool.labels, kept)
-    splits = [store.unit(f"split{i}", lambda i=i: run_split(store, i, pool, labels, protocol, seed))
-              for i in range(n_splits)]
-    cw = (store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, protocol, data_dir, seed))
-          if scope.carlini else None)
+    splits = [split_unit(store, i, pool, labels, protocol, seed) for i in range(n_splits)]
+    cw = carlini_unit(store, pool, kept, protocol, data_dir, seed) if scope.carlini else None
     results = {
         "experiment": "background", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
         "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
-        "scope": scope.to_dict(), "left_out": scope.left_out(protocol),
+        "scope": scope.to_dict(), "left_out": scope.left_out(protocol), "engine": engine.describe(),
         "run": runtime.identity(), "units_computed_by": store.computed_by_units(),
         "data": {"pool_partition": pool.partition, "pool_size": int(len(pool.labels)), "source": pool.source,
                  "warning": pool.warning, "kept_letters": kept},

@@ -1,7 +1,7 @@
 """Section IV.A: which letters a 47-class net rarely confuses with digits (repeated k-fold CV)."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
@@ -11,12 +11,21 @@ from replication.data import EMNIST_CHARS
 N_CLASSES = len(EMNIST_CHARS)
 
 
+def fold_name(repeat: int, fold: int) -> str:
+    return f"repeat{repeat}_fold{fold}"
+
+
+def fold_names(folds: int, repeats: int) -> List[str]:
+    """The names `fold_units` gives, in its order."""
+    return [fold_name(r, f) for r in range(repeats) for f in range(folds)]
+
+
 def fold_units(labels: np.ndarray, folds: int, repeats: int, seed: int):
     """(name, train_idx, test_idx) for every fold of every repeat of stratified k-fold CV."""
     for r in range(repeats):
         skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + r)
         for f, (train, test) in enumerate(skf.split(np.zeros(len(labels)), labels)):
-            yield f"repeat{r}_fold{f}", train, test
+            yield fold_name(r, f), train, test
 
 
 def confusion(true: np.ndarray, pred: np.ndarray) -> np.ndarray:

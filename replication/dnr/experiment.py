@@ -11,6 +11,7 @@ from replication import runtime, stages
 from replication.attacks import RejectPGD, double_init
 from replication.data import draws
 from replication.defenses import Defense, Undefended, evaded, scores_of
+from replication.engine import IN_PROCESS, Engine, Job
 from replication.evaluation import EVADED, REJECTED, accurate, checks, outcome, threshold_tradeoff
 from replication.evaluation.outcomes import percent
 from replication.protocols import WHOLE, DNRDataset, DNRProtocol, Scope
@@ -112,31 +113,58 @@ def line_search_check(store: RunStore, p: DNRDataset, name: str, defense: Defens
     return out
 
 
+def run_units(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model, pool: draws.Pool, run: int,
+              seed: int) -> Dict:
+    """One run: defenses, equality check, the three security evaluation curves (and their checks)."""
+    draw = draws.run_draw(pool, p, run, seed)
+    nr, dnr, info = stages.fit_defenses(store, p, protocol, model, pool, draw, run, seed)
+    defenses: Dict[str, Defense] = {"dnn": Undefended(model), "nr": nr, "dnr": dnr}
+    x, y = draws.pixels(pool.images[draw["test"]]), pool.labels[draw["test"]]
+    check = store.unit(f"{p.name}/run{run}/equality",
+                       lambda: equality_check(defenses, pool.images[draw["validation"]][:200]))
+    curves = {m: attack_sweep(store, p, run, m, defenses[m], x, y) for m in MODELS}
+    out = {"defenses": info, "equality": check, "curves": curves, "y": y}
+    if run == 0 and p.line_search_check:
+        out["line_search"] = {m: line_search_check(store, p, m, defenses[m], x, y, curves[m]) for m in ("nr", "dnr")}
+    if p.double_init:
+        reference = draws.pixels(pool.images[draw["validation"]])
+        out["double_init"] = {m: restart_sweep(store, p, run, m, defenses[m], x, y, reference, curves[m])
+                              for m in MODELS}
+    return out
+
+
 def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, pool: draws.Pool, seed: int,
                 runs_in_scope: int) -> Dict:
-    """Network, then per run (the first `runs_in_scope`): defenses, equality check, and the three security
-    evaluation curves."""
+    """Network, then the first `runs_in_scope` runs."""
     model = stages.train_network(store, p, pool, seed)
-    runs = []
-    for run in range(runs_in_scope):
-        draw = draws.run_draw(pool, p, run, seed)
-        nr, dnr, info = stages.fit_defenses(store, p, protocol, model, pool, draw, run, seed)
-        defenses: Dict[str, Defense] = {"dnn": Undefended(model), "nr": nr, "dnr": dnr}
-        x, y = draws.pixels(pool.images[draw["test"]]), pool.labels[draw["test"]]
-        check = store.unit(f"{p.name}/run{run}/equality",
-                           lambda: equality_check(defenses, pool.images[draw["validation"]][:200]))
-        curves = {m: attack_sweep(store, p, run, m, defenses[m], x, y) for m in MODELS}
-        runs.append({"defenses": info, "equality": check, "curves": curves, "y": y})
-        if run == 0 and p.line_search_check:
-            runs[-1]["line_search"] = {m: line_search_check(store, p, m, defenses[m], x, y, curves[m])
-                                       for m in ("nr", "dnr")}
-        if p.double_init:
-            reference = draws.pixels(pool.images[draw["validation"]])
-            runs[-1]["double_init"] = {m: restart_sweep(store, p, run, m, defenses[m], x, y, reference, curves[m])
-                                       for m in MODELS}
+    runs = [run_units(store, p, protocol, model, pool, run, seed) for run in range(runs_in_scope)]
     return {"feature_layers": list(p.feature_layers), "network": model.name,
             "network_params": int(model.count_params()), "data_source": pool.source, "runs": runs,
             "aggregate": aggregate(p, runs)}
+
+
+def load_pools(protocol: DNRProtocol, data_dir: Optional[str], seed: int) -> Dict[str, draws.Pool]:
+    return {p.name: draws.load_pool(p, data_dir, seed) for p in (protocol.mnist, protocol.cifar10)}
+
+
+def compute_units(protocol: DNRProtocol, out: str, data_dir: Optional[str], seed: int, dataset: str,
+                  run: Optional[int]) -> None:
+    """A worker's job (`replication.engine`): `dataset`'s network (run None) or its run `run`, in the run folder
+    `out`."""
+    pools = load_pools(protocol, data_dir, seed)
+    store = open_store(protocol, Path(out), pools, seed, fork=False)
+    p = getattr(protocol, dataset)
+    model = stages.train_network(store, p, pools[dataset], seed)
+    if run is not None:
+        run_units(store, p, protocol, model, pools[dataset], run, seed)
+
+
+def jobs(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, scope: Scope) -> List[List[Job]]:
+    """Stages of independent units: each dataset's network, then every run of every dataset."""
+    sets = [p for p in (protocol.mnist, protocol.cifar10) if scope.has(p.name)]
+    job = lambda p, run: Job(compute_units, (protocol, str(out), data_dir, seed, p.name, run),  # noqa: E731
+                             p.name + ("" if run is None else f"/run{run}"))
+    return [[job(p, None) for p in sets], [job(p, r) for p in sets for r in range(scope.count("runs", p.runs))]]
 
 
 def unit_count(p: DNRDataset, scope: Scope = WHOLE) -> int:
@@ -188,13 +216,14 @@ def mean_std(values: List[List[float]]) -> Dict[str, List[float]]:
 
 
 def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
-        scope: Scope = WHOLE) -> Dict:
+        scope: Scope = WHOLE, engine: Engine = IN_PROCESS) -> Dict:
     """Run (or resume) both datasets' units in `scope` (default: all); writes results.json, report.md and figures
     into the run folder (`out`, or with `fork` a sibling named by the fingerprint when `out` holds a run with other
     settings)."""
     start = time.time()
-    pools = {p.name: draws.load_pool(p, data_dir, seed) for p in (protocol.mnist, protocol.cifar10)}
+    pools = load_pools(protocol, data_dir, seed)
     store = open_store(protocol, out, pools, seed, fork)
+    engine.run(jobs(protocol, store.root, data_dir, seed, scope))
     store.progress(sum(unit_count(p, scope) for p in (protocol.mnist, protocol.cifar10)), "dnr units")
     datasets = {}
     for p in (protocol.mnist, protocol.cifar10):
@@ -207,7 +236,7 @@ def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fo
     out = store.root
     results = {"experiment": "dnr", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
                "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
-               "scope": scope.to_dict(), "left_out": scope.left_out(protocol),
+               "scope": scope.to_dict(), "left_out": scope.left_out(protocol), "engine": engine.describe(),
                "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "datasets": datasets,
                "resumed_units": store.resumed,
                "units": {"expected": store.expected, "visited": store.visited}}

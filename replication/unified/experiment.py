@@ -10,6 +10,7 @@ import numpy as np
 
 from replication import runtime
 from replication.defenses import Defense
+from replication.engine import IN_PROCESS, Engine, Job
 from replication.evaluation import checks, threshold_tradeoff
 from replication.protocols import UnifiedProtocol
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
@@ -70,13 +71,15 @@ def unit_count(p: UnifiedProtocol) -> int:
     return 2 + curves + len(MODELS) * e * (2 if p.double_init else 1) + len(REJECTORS) * e
 
 
-def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False) -> Dict:
+def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
+        engine: Engine = IN_PROCESS) -> Dict:
     """Run (or resume) all three parts; writes results.json, report.md and figures into the run folder (`out`, or
     with `fork` a sibling named by the fingerprint when `out` holds a run with other settings)."""
     start = time.time()
     data = load_data(protocol, data_dir, seed)
     store = open_store(protocol, out, data, seed, fork)
     out = store.root
+    engine.run(jobs(protocol, out, data_dir, seed))
     store.progress(unit_count(protocol), "unified units")
     setup = build(store, protocol, data, seed)
     x, y, dets = setup.x, setup.y, setup.defenses
@@ -87,6 +90,7 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
                "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
                "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "setup": setup.info,
+               "engine": engine.describe(),
                "style_control": control, "y": y, "curves": curves, "axis": axis,
                "tradeoff": {m: tradeoff_curves(axis["points"][m], y, protocol.tradeoff_eps) for m in REJECTORS},
                "resumed_units": store.resumed,
@@ -106,12 +110,7 @@ def one_axis(store: RunStore, protocol: UnifiedProtocol, setup) -> Dict:
     x, y, dets = setup.x, setup.y, setup.defenses
     eps = list(protocol.dnr.mnist.eps_grid)
     axis = {m: [point(store, m, dets[m], "adaptive_l2", e, x, y, protocol) for e in eps] for m in MODELS}
-    restarts = {}
-    if protocol.double_init:
-        for m in MODELS:
-            attack = attacks.adaptive(dets[m], "l2", protocol, restart=setup.reference)
-            restarts[m] = [store.unit(f"{m}/adaptive_l2_restart/eps{pt['eps']:g}",
-                                      lambda pt=pt: attacks.restart(attack, pt, x, y)) for pt in axis[m]]
+    restarts = {m: restart_units(store, protocol, setup, m, axis[m]) for m in MODELS} if protocol.double_init else {}
     aware = {m: [point(store, m, dets[m], "reject_aware_l2", e, x, y, protocol) for e in eps] for m in REJECTORS}
     worst = worst_case(y, axis, restarts, aware)
     accuracy = lambda curves: {m: [pt["accuracy"] for pt in c] for m, c in curves.items()}  # noqa: E731
@@ -122,6 +121,46 @@ def one_axis(store: RunStore, protocol: UnifiedProtocol, setup) -> Dict:
             "restart_sanity": checks.sanity(eps, accuracy(restarts)),
             "worst_case_sanity": checks.sanity(eps, worst),
             "stops": {m: axis[m][-1]["diagnostics"] for m in MODELS}}
+
+
+def restart_units(store: RunStore, protocol: UnifiedProtocol, setup, m: str, points: List[Dict]) -> List[Dict]:
+    """Model m's double-initialisation restart of the adaptive L2 PGD, one unit per eps."""
+    attack = attacks.adaptive(setup.defenses[m], "l2", protocol, restart=setup.reference)
+    return [store.unit(f"{m}/adaptive_l2_restart/eps{pt['eps']:g}",
+                       lambda pt=pt: attacks.restart(attack, pt, setup.x, setup.y)) for pt in points]
+
+
+def model_units(store: RunStore, protocol: UnifiedProtocol, setup, m: str) -> None:
+    """Every unit of model m: its part-1 curves, its axis points, their restart, the reject-aware attack."""
+    x, y, defense = setup.x, setup.y, setup.defenses[m]
+    if m in CURVE_MODELS:
+        for a in attacks.ATTACKS:
+            for e in grid(protocol, a):
+                point(store, m, defense, a, e, x, y, protocol)
+    axis = [point(store, m, defense, "adaptive_l2", e, x, y, protocol) for e in protocol.dnr.mnist.eps_grid]
+    if protocol.double_init:
+        restart_units(store, protocol, setup, m, axis)
+    if m in REJECTORS:
+        for e in protocol.dnr.mnist.eps_grid:
+            point(store, m, defense, "reject_aware_l2", e, x, y, protocol)
+
+
+def compute_units(protocol: UnifiedProtocol, out: str, data_dir: Optional[str], seed: int, key: str) -> None:
+    """A worker's job (`replication.engine`) in the run folder `out`: 'models' trains them all, 'style' is the
+    style control, any other key is a model's units (`model_units`)."""
+    data = load_data(protocol, data_dir, seed)
+    store = open_store(protocol, Path(out), data, seed, fork=False)
+    setup = build(store, protocol, data, seed)
+    if key == "style":
+        style_control(store, data, setup, seed)
+    elif key != "models":
+        model_units(store, protocol, setup, key)
+
+
+def jobs(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int) -> List[List[Job]]:
+    """Stages of independent units: the models, then the style control and each model's attacks."""
+    job = lambda key: Job(compute_units, (protocol, str(out), data_dir, seed, key), key)  # noqa: E731
+    return [[job("models")], [job("style")] + [job(m) for m in MODELS]]
 
 
 def worst_case(y: np.ndarray, *attacks: Dict[str, List[Dict]]) -> Dict[str, List[float]]:
