@@ -169,6 +169,41 @@ def bench_secml_config(data_dir: Optional[str], repeats: int = 3) -> Dict:
     return out
 
 
+def bench_training(data_dir: Optional[str], samples: int = 5000, epochs: int = 2) -> Dict:
+    """Training throughput of the package's path (`stages.train_network`: the DNR MNIST net, checkpointed) against a
+    bare Keras `fit` of the same net on the same images, batch and epochs."""
+    import dataclasses
+    import tempfile
+
+    import keras
+
+    from keras_models.dnr import build_mnist_net, compile_dnr_net
+    from replication import protocols, stages
+    from replication.data import draws
+    from replication.results import RunStore
+    p = dataclasses.replace(protocols.dnr("paper").mnist, dnn_train=samples, epochs=epochs)
+    pool = draws.load_pool(p, data_dir, 0)
+    x, y = draws.pixels(pool.images[pool.dnn_idx]), pool.labels[pool.dnn_idx]
+
+    def bare():
+        keras.utils.set_random_seed(0)
+        model = compile_dnr_net(build_mnist_net(), p.learning_rate)
+        model.fit(x, y, batch_size=p.batch_size, epochs=p.epochs, shuffle=True, verbose=0)
+
+    def package():
+        with tempfile.TemporaryDirectory() as folder:
+            stages.train_network(RunStore(Path(folder)), p, pool, 0)
+    bare()  # warm-up: the first fit in a process builds its kernels
+    out = {}
+    for name, fn in (("bare_keras_fit", bare), ("package", package)):
+        start = time.perf_counter()
+        fn()
+        out[f"{name}_samples_per_s"] = samples * epochs / (time.perf_counter() - start)
+    out["package_over_bare"] = out["package_samples_per_s"] / out["bare_keras_fit_samples_per_s"]
+    out["setup"] = f"DNR MNIST net, {samples} images x {epochs} epochs, batch {p.batch_size}"
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="results/bench.json")
@@ -182,7 +217,7 @@ def main() -> None:
     runtime.configure(args.threads)
     results = {"device": runtime.device_description(), "threads": args.threads, "versions": runtime.versions(),
                "rbf_svm_forward_backward": bench_svm(), "attack": bench_attack(),
-               "secml_configuration": bench_secml_config(args.data_dir)}
+               "secml_configuration": bench_secml_config(args.data_dir), "training": bench_training(args.data_dir)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
@@ -191,6 +226,9 @@ def main() -> None:
         print(f"secml configuration, {eps}: {r['s_per_sample']:.4f} s/sample ({r['iterations']} iterations, accuracy "
               f"{r['accuracy']:.2f}) vs secml {r['secml_s_per_sample']} s ({r['secml_accuracy']:.2f}): "
               f"{r['speedup']:.0f}x")
+    t = results["training"]
+    print(f"training: package {t['package_samples_per_s']:.0f} samples/s, bare Keras fit "
+          f"{t['bare_keras_fit_samples_per_s']:.0f} samples/s ({100 * t['package_over_bare']:.0f}%)")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ def _dataset_section(name: str, ds: Dict, p: Dict) -> List[str]:
     lines = [f"## {name}", "",
              f"Network `{ds['network']}` ({ds['network_params']:,} parameters), trained on {p['dnn_train']:,} "
              "images for "
-             f"{p['epochs']} epochs (paper: {'50' if name == 'mnist' else '75'}). SVM features from Keras layers "
+             f"{p['epochs']} epochs (paper: {getattr(protocols.dnr('paper'), name).epochs}). SVM features from Keras "
+             "layers "
              f"`{'`, `'.join(ds['feature_layers'])}` (NR: `{ds['feature_layers'][-1]}`). {p['runs']} run(s) of "
              f"{p['svm_train']:,} SVM-training / {p['validation']:,} validation (theta) / {p['test']:,} test samples "
              f"from outside the network's training set. PGD: eta {p['pgd_eta']}, {p['pgd_doublings']} doublings, "

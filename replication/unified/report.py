@@ -11,8 +11,10 @@ from replication.unified import claims
 from replication.unified.attacks import ATTACKS
 from replication.unified.models import LABELS, MODELS
 
-WEAK_VS_ADAPTIVE = (("fgs", "adaptive_linf", 0.25), ("fg", "adaptive_l2", 6.79),  # the paper's eps per norm
-                    ("fgs", "reject_aware_linf", 0.25), ("fg", "reject_aware_l2", 6.79))
+_PAPER_EPS = {"fgs": protocols.background("paper").fgs_eps, "fg": protocols.background("paper").fg_eps}
+WEAK_VS_ADAPTIVE = tuple((weak, strong, _PAPER_EPS[weak]) for weak, strong in  # the background paper's eps per norm
+                         (("fgs", "adaptive_linf"), ("fg", "adaptive_l2"), ("fgs", "reject_aware_linf"),
+                          ("fg", "reject_aware_l2")))
 
 
 def _at(curve: List[Dict], eps: float):
