@@ -194,11 +194,13 @@ def bench_training(data_dir: Optional[str], samples: int = 5000, epochs: int = 2
         with tempfile.TemporaryDirectory() as folder:
             stages.train_network(RunStore(Path(folder)), p, pool, 0)
     bare()  # warm-up: the first fit in a process builds its kernels
-    out = {}
-    for name, fn in (("bare_keras_fit", bare), ("package", package)):
-        start = time.perf_counter()
-        fn()
-        out[f"{name}_samples_per_s"] = samples * epochs / (time.perf_counter() - start)
+    best = {"bare_keras_fit": 0.0, "package": 0.0}
+    for _ in range(2):  # alternate, keep each one's best: the machine's load moves between calls
+        for name, fn in (("bare_keras_fit", bare), ("package", package)):
+            start = time.perf_counter()
+            fn()
+            best[name] = max(best[name], samples * epochs / (time.perf_counter() - start))
+    out = {f"{name}_samples_per_s": rate for name, rate in best.items()}
     out["package_over_bare"] = out["package_samples_per_s"] / out["bare_keras_fit_samples_per_s"]
     out["setup"] = f"DNR MNIST net, {samples} images x {epochs} epochs, batch {p.batch_size}"
     return out

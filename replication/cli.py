@@ -48,7 +48,9 @@ def parser() -> argparse.ArgumentParser:
         "cluster", "spread the run's independent units (letter-selection folds, splits, Carlini, DNR runs, unified "
         "models) over Ray workers; same numbers as one process (pip install '.[cluster]')")
     cluster.add_argument("--workers", type=int, default=1, metavar="N",
-                         help="Ray workers on this machine (an embedded local cluster); 1 (default): no Ray")
+                         help="Ray workers on this machine (an embedded local cluster); 1 (default): no Ray. Each "
+                              "task uses --threads threads (default: the cores divided among the workers); the same "
+                              "numbers as one process need the same --threads")
     cluster.add_argument("--ray-address", default=None, metavar="ADDR",
                          help="join this Ray cluster instead (default $RAY_ADDRESS); --out must be a folder every "
                               "node sees")
