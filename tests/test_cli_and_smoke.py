@@ -71,6 +71,7 @@ def test_smoke_report_has_every_table_and_figure(smoke_run):
     assert {"commit", "cpu", "threads", "deterministic", "host"} <= set(saved["run"])
     assert saved["units_computed_by"][0]["units"] >= 4 and (out / "fingerprint.json").exists()
     assert saved["units"]["expected"] == saved["units"]["visited"]  # the progress line's total is right
+    assert (out / "units" / "carlini" / "defense.json").exists()  # each model's Carlini attack is its own unit
     from replication import summary  # the README's paragraphs come from the same results
     assert "verdicts" in "\n".join(summary.background(saved))
 

@@ -53,7 +53,8 @@ def split_unit(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray,
 
 
 def carlini_unit(store: RunStore, pool: assembly.Pool, kept, p: BackgroundProtocol, data_dir, seed: int) -> Dict:
-    return store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, p, data_dir, seed))
+    return store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, p, data_dir, seed),
+                      inner=len(carlini.MODELS))
 
 
 def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str], seed: int, key: str) -> None:
@@ -136,9 +137,9 @@ def open_store(protocol: BackgroundProtocol, out: Path, pool: assembly.Pool, see
 
 def unit_count(p: BackgroundProtocol, scope: Scope = WHOLE) -> int:
     """Units of a run in `scope`: the letter-selection folds and their summary (measured letters), the splits,
-    Carlini."""
+    Carlini (an attack per model, and their summary)."""
     letter_units = p.selection_folds * p.selection_repeats + 1 if p.letters == "measured" else 0
-    return letter_units + scope.count("splits", p.splits) + int(scope.carlini)
+    return letter_units + scope.count("splits", p.splits) + (1 + len(carlini.MODELS) if scope.carlini else 0)
 
 
 def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
