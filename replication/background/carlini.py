@@ -11,7 +11,6 @@ from replication.background.outcomes import outcome_fractions
 from replication.protocols import BACKGROUND, BackgroundProtocol
 from replication.results import RunStore
 
-
 MODELS = ("baseline", "defense")
 
 
