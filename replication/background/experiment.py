@@ -166,8 +166,9 @@ def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: 
         "data": {"pool_partition": pool.partition, "pool_size": int(len(pool.labels)), "source": pool.source,
                  "warning": pool.warning, "kept_letters": kept},
         "letter_selection": selection, "splits": splits, "aggregate": aggregate(splits), "carlini": cw,
-        "stage_seconds": {name: store.seconds(name) for name in
-                          ["letter_selection", *[f"split{i}" for i in range(n_splits)], "carlini"]},
+        "stage_seconds": {name: store.seconds(name) for name in  # the stages this run has (letters, scope)
+                          ["letter_selection"] * (selection is not None) + [f"split{i}" for i in range(n_splits)]
+                          + ["carlini"] * scope.carlini},
         "resumed_units": store.resumed, "units": {"expected": store.expected, "visited": store.visited},
     }
     store.close_progress()
