@@ -10,6 +10,11 @@ from typing import Dict, List
 import numpy as np
 
 
+def partial(r: Dict) -> str:
+    """', partial run: left out ...' for a run restricted to part of its protocol, else nothing."""
+    return f", partial run: left out {'; '.join(r['left_out'])}" if r.get("left_out") else ""
+
+
 def background(r: Dict) -> List[str]:
     from replication.background import report
 
@@ -17,7 +22,7 @@ def background(r: Dict) -> List[str]:
     counts = ", ".join(f"{v} {k}" for k, v in sorted(report.verdict_counts(rows).items()))
     lines = [f"**Background class** (`{r['protocol']['level']}`, seed {r['seed']}, pool By Merge "
              f"`{r['data']['pool_partition']}`, letters `{r['data']['kept_letters']}` "
-             f"({'measured' if r['letter_selection'] else 'published'})): verdicts {counts}.", "",
+             f"({'measured' if r['letter_selection'] else 'published'}){partial(r)}): verdicts {counts}.", "",
              "| quantity | measured [95% interval] | published (std) | verdict |", "|---|---|---|---|"]
     for row in rows:
         if row.same_as or row.published.unit != "%":
@@ -35,7 +40,8 @@ def dnr(r: Dict) -> List[str]:
         acc = {m: claims.accuracy_intervals(ds, m) for m in claims.MODELS}
         eps = ds["aggregate"]["eps"]
         n = acc["dnn"][0].n
-        lines += [f"**DNR, {name}** (`{r['protocol']['level']}`, seed {r['seed']}, N = {n} test samples): accuracy % "
+        lines += [f"**DNR, {name}** (`{r['protocol']['level']}`, seed {r['seed']}, N = {n} test samples{partial(r)}): "
+                  "accuracy % "
                   "[95% interval] under the paper's attack", "", "| eps | DNN | NR | DNR |", "|---|---|---|---|"]
         lines += [f"| {e:g} | " + " | ".join(acc[m][i].text(1) for m in claims.MODELS) + " |"
                   for i, e in enumerate(eps)]
