@@ -166,3 +166,15 @@ def test_dnr_partial_run_one_dataset(dnr_smoke_run, data_dir):
     report = (out / "report.md").read_text()
     assert "**Partial run**" in report and "## cifar10" not in report
     dnr_experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)
+
+
+def test_every_published_number_has_one_row(smoke_run):
+    """Each number of `published.BACKGROUND` is compared in exactly one row of a whole run's report (none left out,
+    none shown twice)."""
+    from replication import published
+    from replication.background import report
+    from replication.results import jsonable
+    _, r = smoke_run
+    rows = [row for rows in report.all_rows(jsonable(r)).values() for row in rows]
+    shown = sorted(id(row.published) for row in rows)
+    assert shown == sorted(id(p) for p in published.BACKGROUND.values())
