@@ -28,6 +28,12 @@ class Job:
 Stages = Sequence[Sequence[Job]]
 
 
+def shared_paths(out, data_dir: Optional[str]) -> Tuple[str, Optional[str]]:
+    """The results folder and data folder as absolute paths: a worker may start in another directory."""
+    from pathlib import Path
+    return str(Path(out).resolve()), (str(Path(data_dir).resolve()) if data_dir else None)
+
+
 class InProcess:
     """Today's path: the experiment computes its units itself, one after another; no Ray."""
 

@@ -60,6 +60,14 @@ def test_jobs_are_the_independent_units_in_stages(tmp_path):
     assert job.args[1] == str(tmp_path) and job.fn.__module__ == "replication.unified.experiment"
 
 
+def test_jobs_carry_absolute_paths(tmp_path, monkeypatch):
+    """A worker may start in another directory: relative --out and --data-dir reach it resolved."""
+    from replication.dnr import experiment as dnr
+    monkeypatch.chdir(tmp_path)
+    job = dnr.jobs(protocols.dnr("smoke"), "results/dnr", "data", 0, protocols.WHOLE)[0][0]
+    assert job.args[1] == str(tmp_path / "results" / "dnr") and job.args[2] == str(tmp_path / "data")
+
+
 @pytest.fixture(scope="module")
 def ray_engine():
     pytest.importorskip("ray", reason="Ray is the optional extra [cluster] (make install installs it)")

@@ -11,7 +11,7 @@ from replication import published, runtime
 from replication.background import assembly, carlini, letters, training
 from replication.background.outcomes import mean_std, outcome_fractions
 from replication.background.weak_attacks import NORMS, weak_attack
-from replication.engine import IN_PROCESS, Engine, Job
+from replication.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.protocols import BACKGROUND, WHOLE, BackgroundProtocol, Scope
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
 
@@ -78,8 +78,10 @@ def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str
 
 def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, scope: Scope) -> List[List[Job]]:
     """The run's independent units as stages: the letter-selection folds, their summary, then splits and Carlini."""
+    folder, data = shared_paths(out, data_dir)
+
     def job(key: str) -> Job:
-        return Job(compute_units, (protocol, str(out), data_dir, seed, key), key)
+        return Job(compute_units, (protocol, folder, data, seed, key), key)
     stages = []
     if protocol.letters == "measured":
         names = letters.fold_names(protocol.selection_folds, protocol.selection_repeats)

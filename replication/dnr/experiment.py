@@ -11,7 +11,7 @@ from replication import runtime, stages
 from replication.attacks import RejectPGD, double_init
 from replication.data import draws
 from replication.defenses import Defense, Undefended, evaded, scores_of
-from replication.engine import IN_PROCESS, Engine, Job
+from replication.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.evaluation import EVADED, REJECTED, accurate, checks, outcome, threshold_tradeoff
 from replication.evaluation.outcomes import percent
 from replication.protocols import WHOLE, DNRDataset, DNRProtocol, Scope
@@ -162,7 +162,8 @@ def compute_units(protocol: DNRProtocol, out: str, data_dir: Optional[str], seed
 def jobs(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, scope: Scope) -> List[List[Job]]:
     """Stages of independent units: each dataset's network, then every run of every dataset."""
     sets = [p for p in (protocol.mnist, protocol.cifar10) if scope.has(p.name)]
-    job = lambda p, run: Job(compute_units, (protocol, str(out), data_dir, seed, p.name, run),  # noqa: E731
+    folder, data = shared_paths(out, data_dir)
+    job = lambda p, run: Job(compute_units, (protocol, folder, data, seed, p.name, run),  # noqa: E731
                              p.name + ("" if run is None else f"/run{run}"))
     return [[job(p, None) for p in sets], [job(p, r) for p in sets for r in range(scope.count("runs", p.runs))]]
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from replication import runtime
 from replication.defenses import Defense
-from replication.engine import IN_PROCESS, Engine, Job
+from replication.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.evaluation import checks, threshold_tradeoff
 from replication.protocols import UnifiedProtocol
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
@@ -159,7 +159,8 @@ def compute_units(protocol: UnifiedProtocol, out: str, data_dir: Optional[str], 
 
 def jobs(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int) -> List[List[Job]]:
     """Stages of independent units: the models, then the style control and each model's attacks."""
-    job = lambda key: Job(compute_units, (protocol, str(out), data_dir, seed, key), key)  # noqa: E731
+    folder, data = shared_paths(out, data_dir)
+    job = lambda key: Job(compute_units, (protocol, folder, data, seed, key), key)  # noqa: E731
     return [[job("models")], [job("style")] + [job(m) for m in MODELS]]
 
 
