@@ -1,5 +1,6 @@
 """Units spread over Ray workers: the job lists, and two workers' smoke runs equal to the in-process ones."""
 import dataclasses
+import json
 import math
 
 import pytest
@@ -75,6 +76,19 @@ def ray_engine():
     chosen = engine.RayEngine(workers=2, threads=runtime.identity()["threads"])  # the in-process runs' threads
     yield chosen
     ray.shutdown()
+
+
+@pytest.mark.slow
+def test_a_failed_job_stops_the_run_and_keeps_what_finished(ray_engine, tmp_path):
+    """The first stage's unit is saved; the failing job's error reaches the driver as itself (the CLI's error
+    handling sees a DataError as a DataError); later stages never start."""
+    from replication.results import write_json
+    done, never = tmp_path / "units" / "a.json", tmp_path / "units" / "c.json"
+    stages = [[engine.Job(write_json, (done, {"x": 1}), "a")], [engine.Job(int, ("not a number",), "b")],
+              [engine.Job(write_json, (never, {}), "c")]]
+    with pytest.raises(ValueError, match="not a number"):
+        ray_engine.run(stages)
+    assert json.loads(done.read_text()) == {"x": 1} and not never.exists()
 
 
 @pytest.mark.parametrize("name", ["background", "dnr", "unified"])
