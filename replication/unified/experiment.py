@@ -82,11 +82,11 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     engine.run(jobs(protocol, out, data_dir, seed))
     store.progress(unit_count(protocol), "unified units")
     setup = build(store, protocol, data, seed)
-    x, y, dets = setup.x, setup.y, setup.defenses
+    y = setup.y
     control = style_control(store, data, setup, seed)
-    curves = {m: {a: [point(store, m, dets[m], a, e, x, y, protocol) for e in grid(protocol, a)]
-                  for a in attacks.ATTACKS} for m in CURVE_MODELS}
-    axis = one_axis(store, protocol, setup)
+    units = {m: model_units(store, protocol, setup, m) for m in MODELS}
+    curves = {m: units[m]["curves"] for m in CURVE_MODELS}
+    axis = one_axis(protocol, setup, units)
     results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
                "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
                "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "setup": setup.info,
@@ -104,14 +104,14 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     return results
 
 
-def one_axis(store: RunStore, protocol: UnifiedProtocol, setup) -> Dict:
-    """Part 2: every model under the adaptive L2 PGD, its double-initialisation restart and (models with a reject
-    option) the reject-aware variant; the per-sample worst case, where each model fails, and the sanity checks."""
-    x, y, dets = setup.x, setup.y, setup.defenses
-    eps = list(protocol.dnr.mnist.eps_grid)
-    axis = {m: [point(store, m, dets[m], "adaptive_l2", e, x, y, protocol) for e in eps] for m in MODELS}
-    restarts = {m: restart_units(store, protocol, setup, m, axis[m]) for m in MODELS} if protocol.double_init else {}
-    aware = {m: [point(store, m, dets[m], "reject_aware_l2", e, x, y, protocol) for e in eps] for m in REJECTORS}
+def one_axis(protocol: UnifiedProtocol, setup, units: Dict[str, Dict]) -> Dict:
+    """Part 2 from each model's units (`model_units`): every model under the adaptive L2 PGD, its double-
+    initialisation restart and (models with a reject option) the reject-aware variant; the per-sample worst case,
+    where each model fails, and the sanity checks."""
+    y, eps = setup.y, list(protocol.dnr.mnist.eps_grid)
+    axis = {m: units[m]["axis"] for m in MODELS}
+    restarts = {m: units[m]["restart"] for m in MODELS} if protocol.double_init else {}
+    aware = {m: units[m]["reject_aware"] for m in REJECTORS}
     worst = worst_case(y, axis, restarts, aware)
     accuracy = lambda curves: {m: [pt["accuracy"] for pt in c] for m, c in curves.items()}  # noqa: E731
     return {"eps": eps, "points": axis, "restart": restarts, "reject_aware": aware, "worst_case": worst,
@@ -130,19 +130,17 @@ def restart_units(store: RunStore, protocol: UnifiedProtocol, setup, m: str, poi
                        lambda pt=pt: attacks.restart(attack, pt, setup.x, setup.y)) for pt in points]
 
 
-def model_units(store: RunStore, protocol: UnifiedProtocol, setup, m: str) -> None:
-    """Every unit of model m: its part-1 curves, its axis points, their restart, the reject-aware attack."""
+def model_units(store: RunStore, protocol: UnifiedProtocol, setup, m: str) -> Dict:
+    """Every unit of model m: its part-1 curves (CURVE_MODELS), its axis points, their restart, the reject-aware
+    attack (REJECTORS); an entry the model does not have is None."""
     x, y, defense = setup.x, setup.y, setup.defenses[m]
-    if m in CURVE_MODELS:
-        for a in attacks.ATTACKS:
-            for e in grid(protocol, a):
-                point(store, m, defense, a, e, x, y, protocol)
-    axis = [point(store, m, defense, "adaptive_l2", e, x, y, protocol) for e in protocol.dnr.mnist.eps_grid]
-    if protocol.double_init:
-        restart_units(store, protocol, setup, m, axis)
-    if m in REJECTORS:
-        for e in protocol.dnr.mnist.eps_grid:
-            point(store, m, defense, "reject_aware_l2", e, x, y, protocol)
+    eps = protocol.dnr.mnist.eps_grid
+    curves = ({a: [point(store, m, defense, a, e, x, y, protocol) for e in grid(protocol, a)] for a in attacks.ATTACKS}
+              if m in CURVE_MODELS else None)
+    axis = [point(store, m, defense, "adaptive_l2", e, x, y, protocol) for e in eps]
+    restart = restart_units(store, protocol, setup, m, axis) if protocol.double_init else None
+    aware = [point(store, m, defense, "reject_aware_l2", e, x, y, protocol) for e in eps] if m in REJECTORS else None
+    return {"curves": curves, "axis": axis, "restart": restart, "reject_aware": aware}
 
 
 def compute_units(protocol: UnifiedProtocol, out: str, data_dir: Optional[str], seed: int, key: str) -> None:
