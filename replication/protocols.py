@@ -197,7 +197,7 @@ class Scope:
     """
 
     splits: Optional[int] = None                 # background: the first k splits
-    carlini: bool = True                         # background: the Carlini-Wagner stage (Tables IV, V)
+    carlini: bool = True                         # background: the Carlini-Wagner stage (Table IV, Section VI.B)
     runs: Optional[int] = None                   # dnr: the first k runs per dataset
     datasets: Optional[Tuple[str, ...]] = None   # dnr: these datasets only
 
@@ -219,7 +219,7 @@ class Scope:
             if k < protocol.splits:
                 out.append(f"{protocol.splits - k} of {protocol.splits} splits (computed the first {k})")
             if not self.carlini:
-                out.append("the Carlini-Wagner stage (Tables IV and V's Carlini rows)")
+                out.append("the Carlini-Wagner stage (Table IV's Carlini row, Section VI.B)")
             return out
         if not isinstance(protocol, DNRProtocol):
             return out

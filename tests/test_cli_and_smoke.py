@@ -102,7 +102,7 @@ def test_a_partial_run_reuses_the_whole_runs_units_and_says_what_it_left_out(smo
     assert part["units"]["expected"] == part["units"]["visited"] == 2 + 1 + 1  # 2 folds, their summary, split 0
     assert "split1" not in part["resumed_units"] and "split0" in part["resumed_units"]
     assert part["left_out"] == ["1 of 2 splits (computed the first 1)",
-                                "the Carlini-Wagner stage (Tables IV and V's Carlini rows)"]
+                                "the Carlini-Wagner stage (Table IV's Carlini row, Section VI.B)"]
     report = (out / "report.md").read_text()
     assert "**Partial run** of protocol `smoke`" in report and "Not computed: this run's scope" in report
     assert "Carlini L2 success" not in report
