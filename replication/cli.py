@@ -79,10 +79,13 @@ def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
     if wrong:
         ap.error(f"{', '.join('--' + ('no-carlini' if k == 'carlini' else k) for k in wrong)} does not apply to "
                  f"{args.experiment}")
+    scope = Scope(**{k: tuple(v) if k == "datasets" else v for k, v in given.items()})
     for k in ("splits", "runs"):
-        if k in given and given[k] < 1:
-            ap.error(f"--{k} must be at least 1")
-    return Scope(**{k: tuple(v) if k == "datasets" else v for k, v in given.items()})
+        try:
+            scope.count(k, 1)  # Scope's own check of the limit
+        except ValueError as err:
+            ap.error(str(err))
+    return scope
 
 
 def main(argv: Optional[List[str]] = None) -> int:
