@@ -120,8 +120,9 @@ def secml_net():
         layers.Dense(10, name="logits")], name="secml_bench_net")
 
 
-def secml_setup(data_dir: Optional[str], seed: int = 0):
-    """(DNR defense, x to attack, y, validation images): the configuration above, trained here."""
+def secml_setup(data_dir: Optional[str], seed: int = 0, svm_train: int = 1000):
+    """(DNR defense, x to attack, y): the configuration above, trained here; `svm_train` DNR training images
+    (secml's configuration: 1,000; the paper's: 10,000)."""
     import keras
 
     from replication.data import datasets, draws
@@ -133,23 +134,31 @@ def secml_setup(data_dir: Optional[str], seed: int = 0):
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x_train[:5000], train.labels[:5000], batch_size=64, epochs=3, verbose=0)
     dnr = DNR(model, SECML_LAYERS, SECML_LAYER_PARAMS, SECML_COMBINER, seed=seed)
-    dnr.fit(x_train[5000:6000], train.labels[5000:6000])
+    dnr.fit(x_train[5000:5000 + svm_train], train.labels[5000:5000 + svm_train])
     dnr.set_threshold(x_test[:1000], 0.1)
     return dnr, x_test[1000:1020], test.labels[1000:1020].astype(np.int64)
 
 
-def bench_secml_config(data_dir: Optional[str], repeats: int = 3) -> Dict:
+def bench_secml_config(data_dir: Optional[str], repeats: int = 3, svm_train: int = 1000) -> Dict:
     """Seconds per attacked sample (median of `repeats`), iterations and accuracy under attack at eps 1 and 2, beside
-    secml's figures: `speedup` = secml's seconds / ours."""
+    secml's figures: `speedup` = secml's seconds / ours.
+
+    With `svm_train` = 10,000 (the paper's SVM size) secml was not timed: its figures at 1,000 are then a floor of
+    its cost (an RBF SVM's cost grows with its support vectors), so `speedup` is a lower bound."""
     from replication import published
     from replication.attacks import RejectPGD
     from replication.defenses import scores_of
     from replication.evaluation import accurate, outcome
-    dnr, x, y = secml_setup(data_dir)
+    start = time.perf_counter()
+    dnr, x, y = secml_setup(data_dir, svm_train=svm_train)
+    setup_seconds = time.perf_counter() - start
     attack = RejectPGD(dnr, eta=0.01, max_iter=30, tol=1e-4, doublings=10, batch_size=20)
     attack.attack(x[:2], y[:2], 1.0)  # compile once, outside the timing
-    out = {"setup": "MNIST train[0:5000] net (3 epochs), DNR on train[5000:6000], theta at 10% reject on "
-                    "test[0:1000], attack test[1000:1020], 30 iterations, batch 20",
+    out = {"setup": f"MNIST train[0:5000] net (3 epochs), DNR on train[5000:{5000 + svm_train}], theta at 10% reject "
+                    "on test[0:1000], attack test[1000:1020], 30 iterations, batch 20",
+           "speedup_is": "measured against secml's own figure" if svm_train == 1000 else
+                         "a lower bound (secml timed at 1,000 SVM training images only)",
+           "train_seconds": setup_seconds,
            "support_vectors": {"layers": [int(len(np.unique(np.concatenate([e.support_ for e in s.estimators_]))))
                                           for s in dnr.layer_svms],
                                "combiner": int(len(np.unique(np.concatenate([e.support_
@@ -219,15 +228,18 @@ def main() -> None:
     runtime.configure(args.threads)
     results = {"device": runtime.device_description(), "threads": args.threads, "versions": runtime.versions(),
                "rbf_svm_forward_backward": bench_svm(), "attack": bench_attack(),
-               "secml_configuration": bench_secml_config(args.data_dir), "training": bench_training(args.data_dir)}
+               "secml_configuration": bench_secml_config(args.data_dir),
+               "paper_svm_size": bench_secml_config(args.data_dir, repeats=1, svm_train=10000),
+               "training": bench_training(args.data_dir)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
-    for eps in ("eps1", "eps2"):
-        r = results["secml_configuration"][eps]
-        print(f"secml configuration, {eps}: {r['s_per_sample']:.4f} s/sample ({r['iterations']} iterations, accuracy "
-              f"{r['accuracy']:.2f}) vs secml {r['secml_s_per_sample']} s ({r['secml_accuracy']:.2f}): "
-              f"{r['speedup']:.0f}x")
+    for config, bound in (("secml_configuration", ""), ("paper_svm_size", " at least")):
+        for eps in ("eps1", "eps2"):
+            r = results[config][eps]
+            print(f"{config}, {eps}: {r['s_per_sample']:.4f} s/sample ({r['iterations']} iterations, accuracy "
+                  f"{r['accuracy']:.2f}) vs secml {r['secml_s_per_sample']} s ({r['secml_accuracy']:.2f}):"
+                  f"{bound} {r['speedup']:.0f}x")
     t = results["training"]
     print(f"training: package {t['package_samples_per_s']:.0f} samples/s, bare Keras fit "
           f"{t['bare_keras_fit_samples_per_s']:.0f} samples/s ({100 * t['package_over_bare']:.0f}%)")

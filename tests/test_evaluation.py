@@ -56,6 +56,25 @@ def test_minimum_norm_attack_counts_only_within_eps():
     assert [p.outcome[0] for p in report.points["cw"]] == [CORRECT, CORRECT, EVADED]
 
 
+def test_points_keep_the_scores_and_asked_for_adversarials():
+    """A point's outcomes are read from its scores; kept adversarials are the attack's (a MinimumNorm's only
+    within eps, the clean sample elsewhere); without keep_adversarial none are held."""
+    far = MinimumNorm(lambda x, y: np.tile(CENTRES[1], (len(x), 1)).astype(np.float32))
+    report = security_evaluation(SCORER, X, Y, [0.0, 1.0], keep_adversarial=True,
+                                 attacks={"cw": far, "to_centre_1": shift_to(CENTRES[1])})
+    for pt in report.points["cw"] + report.points["to_centre_1"]:
+        assert pt.scores.shape == (len(X), 3)
+        np.testing.assert_array_equal(pt.scores, SCORER(tf.constant(pt.adversarial)).numpy())
+    cw = report.points["cw"][1]
+    within = cw.distance > 0  # evaded by the attack within eps (sample 3 is misclassified already)
+    assert within.any() and not within.all() and (cw.outcome[within] == EVADED).all()
+    np.testing.assert_array_equal(cw.adversarial[within], np.tile(CENTRES[1], (within.sum(), 1)))
+    np.testing.assert_array_equal(cw.adversarial[~within], X[~within])
+    np.testing.assert_array_equal(report.points["to_centre_1"][1].adversarial, shift_to(CENTRES[1])(X, Y, 1.0))
+    plain = security_evaluation(SCORER, X, Y, [0.0, 1.0], attacks={"cw": far})
+    assert all(pt.adversarial is None for pt in plain.points["cw"])
+
+
 def test_reject_pgd_default_and_checks_flag_a_weak_attack():
     weak = security_evaluation(SCORER, X[:2], Y[:2], [0.0, 0.01, 0.02], attacks={"nothing": lambda x, y, e: x})
     assert any("largest eps" in p for p in weak.problems)

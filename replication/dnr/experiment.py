@@ -12,7 +12,7 @@ from replication.attacks import RejectPGD, double_init
 from replication.data import draws
 from replication.defenses import Defense, Undefended, evaded, scores_of
 from replication.engine import IN_PROCESS, Engine, Job, shared_paths
-from replication.evaluation import EVADED, REJECTED, accurate, checks, outcome, threshold_tradeoff
+from replication.evaluation import EVADED, REJECTED, Point, accurate, checks, evaluate_point, threshold_tradeoff
 from replication.evaluation.outcomes import percent
 from replication.protocols import WHOLE, DNRDataset, DNRProtocol, Scope
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
@@ -47,29 +47,27 @@ def pgd(p: DNRDataset, defense: Defense, halvings: Optional[int] = None,
 
 def attack_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defense: Defense, x: np.ndarray,
                  y: np.ndarray) -> List[Dict]:
-    """One model's security evaluation curve: one unit per eps."""
+    """One model's security evaluation curve (`evaluate_point` at each eps): one unit per eps."""
     attack = pgd(p, defense)
     gallery_eps = min(p.eps_grid[1:], key=lambda e: abs(e - GALLERY_EPS[p.name])) if len(p.eps_grid) > 1 else None
-    points = []
-    for eps in p.eps_grid:
-        def compute(eps=eps):
-            start = time.time()
-            adv, history = attack.attack(x, y, eps)
-            scores = scores_of(defense.scorer, adv)
-            codes, classes = outcome(scores, y), scores[:, :-1]
-            diag = attack.diagnose(adv, y, history)
-            point = {"accuracy": percent(accurate(codes, eps > 0)), "rejection": percent(codes == REJECTED),
-                     "eps": eps, "seconds": time.time() - start, "top": classes.max(1), "pred": classes.argmax(1),
-                     "outcome": codes, "l2": np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)).max(),
-                     "iterations": diag["iterations"],
-                     "causes": checks.survivor_causes(accurate(codes, True), diag["still_improving"],
-                                                      diag["flat_gradient"])}
-            if eps == gallery_eps:
-                point["gallery"] = {"x": x[0], "adv": adv[0], "pred": int(classes[0].argmax()),
-                                    "rejected": bool(codes[0] == REJECTED), "true": int(y[0])}
-            return point
-        points.append(store.unit(f"{p.name}/run{run}/{name}/eps{eps:g}", compute))
-    return points
+
+    def compute(eps: float) -> Dict:
+        return curve_record(evaluate_point(defense, attack, x, y, eps, name, keep_adversarial=eps == gallery_eps), x, y)
+    return [store.unit(f"{p.name}/run{run}/{name}/eps{eps:g}", lambda eps=eps: compute(eps)) for eps in p.eps_grid]
+
+
+def curve_record(point: Point, x: np.ndarray, y: np.ndarray) -> Dict:
+    """What a curve unit keeps of a point: accuracy and rejection (%), each sample's outcome, top class score and
+    class (Fig. 4's trade-off), the largest L2, why survivors stopped, and the gallery's first sample (Fig. 5/6)."""
+    codes, classes = point.outcome, point.scores[:, :-1]
+    record = {"accuracy": percent(accurate(codes, point.eps > 0)), "rejection": percent(codes == REJECTED),
+              "eps": point.eps, "seconds": point.seconds, "top": classes.max(1), "pred": classes.argmax(1),
+              "outcome": codes, "l2": point.distance.max(), "iterations": point.iterations,
+              "causes": checks.survivor_causes(accurate(codes, True), point.still_improving, point.flat_gradient)}
+    if point.adversarial is not None:
+        record["gallery"] = {"x": x[0], "adv": point.adversarial[0], "pred": int(classes[0].argmax()),
+                             "rejected": bool(codes[0] == REJECTED), "true": int(y[0])}
+    return record
 
 
 def restart_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defense: Defense, x: np.ndarray,

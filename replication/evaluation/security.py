@@ -43,8 +43,8 @@ def accuracy_interval(codes: np.ndarray, eps: float) -> stats.Interval:
 
 @dataclass
 class Point:
-    """One attack at one eps: per-sample outcome codes (`replication.evaluation.outcomes`), distances, and for a
-    PGD attack why samples stopped."""
+    """One attack at one eps: per-sample outcome codes (`replication.evaluation.outcomes`), distances, the scores
+    the outcomes were read from, for a PGD attack why samples stopped, and (when asked for) the adversarials."""
 
     attack: str
     eps: float
@@ -54,6 +54,8 @@ class Point:
     iterations: Optional[int] = None
     still_improving: Optional[np.ndarray] = None
     flat_gradient: Optional[np.ndarray] = None
+    scores: Optional[np.ndarray] = None          # (n, classes + 1), reject score last
+    adversarial: Optional[np.ndarray] = None     # kept only with keep_adversarial
 
     def accuracy(self) -> stats.Interval:
         """% accurate (correct, or rejected under attack), Wilson 95% interval."""
@@ -98,10 +100,11 @@ class SecurityEvaluation:
 
 
 def evaluate_point(target, attack, x: np.ndarray, y: np.ndarray, eps: float, name: str = "attack",
-                   adversarial: Optional[np.ndarray] = None) -> Point:
+                   adversarial: Optional[np.ndarray] = None, keep_adversarial: bool = False) -> Point:
     """Run one attack at one eps against `target` (a defense, or anything `as_scorer` takes) and score it.
 
-    A MinimumNorm attack's `adversarial` (computed once for the whole grid) may be passed in.
+    A MinimumNorm attack's `adversarial` (computed once for the whole grid) may be passed in; `keep_adversarial`
+    keeps the point's adversarials on it (a MinimumNorm's within eps, else the clean sample).
     """
     start = time.time()
     scorer = as_scorer(target)
@@ -109,10 +112,12 @@ def evaluate_point(target, attack, x: np.ndarray, y: np.ndarray, eps: float, nam
     if isinstance(attack, MinimumNorm):
         adv = np.asarray(attack.fn(x, y) if adversarial is None else adversarial, np.float32)
         d = distance(adv, x, attack.norm)
-        clean = outcome(scores_of(scorer, x), y)
-        within = (outcome(scores_of(scorer, adv), y) == EVADED) & (d <= eps + 1e-6) & (eps > 0)
-        return Point(name, eps, np.where(within, EVADED, clean).astype(np.int8), np.where(within, d, 0.0),
-                     time.time() - start)
+        clean, attacked = scores_of(scorer, x), scores_of(scorer, adv)
+        within = (outcome(attacked, y) == EVADED) & (d <= eps + 1e-6) & (eps > 0)
+        kept = np.where(within.reshape((-1,) + (1,) * (x.ndim - 1)), adv, x) if keep_adversarial else None
+        return Point(name, eps, np.where(within, EVADED, outcome(clean, y)).astype(np.int8),
+                     np.where(within, d, 0.0), time.time() - start, scores=np.where(within[:, None], attacked, clean),
+                     adversarial=kept)
     extra: Dict = {}
     if isinstance(attack, RejectPGD):
         adv, history = attack.attack(x, y, eps)
@@ -123,19 +128,21 @@ def evaluate_point(target, attack, x: np.ndarray, y: np.ndarray, eps: float, nam
                  "flat_gradient": diag["flat_gradient"]}
     else:
         adv = np.asarray(attack(x, y, eps), np.float32)
-    codes = outcome(scores_of(scorer, adv), y)
-    return Point(name, eps, codes, distance(adv, x, getattr(attack, "norm", "l2")), time.time() - start, **extra)
+    scores = scores_of(scorer, adv)
+    return Point(name, eps, outcome(scores, y), distance(adv, x, getattr(attack, "norm", "l2")), time.time() - start,
+                 scores=scores, adversarial=adv if keep_adversarial else None, **extra)
 
 
 def security_evaluation(defense, x: np.ndarray, y: np.ndarray, eps_grid: Sequence[float],
                         attacks: Optional[Mapping[str, object]] = None,
                         cache: Optional[Callable[[str, Callable[[], Point]], Point]] = None,
-                        progress: bool = False) -> SecurityEvaluation:
+                        progress: bool = False, keep_adversarial: bool = False) -> SecurityEvaluation:
     """Every attack at every eps against `defense` (a Defense, or a Keras classifier: undefended, box [0, 1]).
 
     `attacks`: name -> a RejectPGD, a callable (x, y, eps) -> adversarial x, or a MinimumNorm; default: the
     defense-aware PGD of the DNR paper with secml's restart from x itself. `cache(key, compute)` may store each
-    point (e.g. a resumable run's unit store). Returns per-sample outcomes, worst case, intervals and checks.
+    point (e.g. a resumable run's unit store); `keep_adversarial` keeps every point's adversarials (memory: the
+    samples times the points). Returns per-sample outcomes, worst case, intervals and checks.
     """
     x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
     if len(x) != len(y) or len(x) == 0:
@@ -154,7 +161,7 @@ def security_evaluation(defense, x: np.ndarray, y: np.ndarray, eps_grid: Sequenc
         attack = attacks[name]
         if isinstance(attack, MinimumNorm) and name not in minimum:
             minimum[name] = np.asarray(attack.fn(x, y), np.float32)
-        return evaluate_point(defense, attack, x, y, e, name, minimum.get(name))
+        return evaluate_point(defense, attack, x, y, e, name, minimum.get(name), keep_adversarial)
 
     for name, e in jobs:
         points[name].append(run(f"{name}/eps{e:g}", lambda: compute(name, e)))

@@ -4,7 +4,7 @@ leaves the reject score out), and the same PGD with secml's reject-aware objecti
 score while the point is rejected)."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf
@@ -24,21 +24,17 @@ ATTACKS = {  # name: (norm, family)
 _ORDER = {"linf": np.inf, "l2": 2}
 
 
-def run_attack(name: str, defense: Defense, x: np.ndarray, y: np.ndarray, eps: float,
-               p: UnifiedProtocol) -> Tuple[np.ndarray, dict]:
-    """(adversarial x, attack diagnostics) of attack `name` at `eps`."""
+def attack_for(name: str, defense: Defense, eps: float, p: UnifiedProtocol):
+    """Attack `name` at `eps` as `replication.evaluation.evaluate_point` runs it: a RejectPGD (the adaptive
+    families) or a function (x, y, eps) -> adversarial x; at eps 0 the identity."""
     norm, family = ATTACKS[name]
     if eps == 0:
-        return np.array(x, copy=True), {}
+        return lambda x, y, e: np.array(x, copy=True)
     if family == "fgm":
-        return fast_gradient(defense, x, y, eps, _ORDER[norm], *BOX), {}
+        return lambda x, y, e: fast_gradient(defense, x, y, e, _ORDER[norm], *BOX)
     if family == "pgd":
-        return _pgd(defense, x, y, eps, norm, p.pgd_iter), {}
-    attack = adaptive(defense, norm, p, reject_aware=family == "reject_aware")
-    adv, history = attack.attack(x, y, eps)
-    diag = attack.diagnose(adv, y, history)
-    return adv, {"iterations": diag["iterations"], "still_improving": float(diag["still_improving"].mean()),
-                 "flat_gradient": float(diag["flat_gradient"].mean())}
+        return lambda x, y, e: _pgd(defense, x, y, e, norm, p.pgd_iter)
+    return adaptive(defense, norm, p, reject_aware=family == "reject_aware")
 
 
 def adaptive(defense: Defense, norm: str, p: UnifiedProtocol, reject_aware: bool = False,

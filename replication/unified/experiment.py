@@ -11,11 +11,11 @@ import numpy as np
 from replication import runtime
 from replication.defenses import Defense
 from replication.engine import IN_PROCESS, Engine, Job, shared_paths
-from replication.evaluation import checks, threshold_tradeoff
+from replication.evaluation import checks, evaluate_point, threshold_tradeoff
 from replication.protocols import UnifiedProtocol
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
 from replication.unified import attacks, style
-from replication.unified.detectors import outcomes, point_evaded, predict
+from replication.unified.detectors import outcomes, point_evaded
 from replication.unified.models import MODELS, Data, build, load_data
 
 CURVE_MODELS = ("baseline", "background")   # part 1: the background-class paper's two models
@@ -24,13 +24,17 @@ REJECTORS = ("background", "nr", "dnr")     # part 3: the models with a reject o
 
 def point(store: RunStore, model: str, defense: Defense, attack: str, eps: float, x: np.ndarray, y: np.ndarray,
           p: UnifiedProtocol) -> Dict:
-    """One (model, attack, eps) evaluation, as a resumable unit."""
+    """One (model, attack, eps) evaluation (`evaluate_point`), as a resumable unit: outcome percentages, each
+    sample's digit and margin, and for the adaptive attacks why samples stopped."""
     def compute():
-        start = time.time()
-        adv, diag = attacks.run_attack(attack, defense, x, y, eps, p)
-        pred, margin = predict(defense, adv)
+        pt = evaluate_point(defense, attacks.attack_for(attack, defense, eps, p), x, y, eps, attack)
+        classes = pt.scores[:, :-1]
+        pred, margin = classes.argmax(1), (classes.max(1) - pt.scores[:, -1]).astype(np.float64)
         out = outcomes(pred, margin, y)
-        out.update(eps=eps, seconds=time.time() - start, pred=pred, margin=margin, diagnostics=diag,
+        diag = ({} if pt.iterations is None else
+                {"iterations": pt.iterations, "still_improving": float(pt.still_improving.mean()),
+                 "flat_gradient": float(pt.flat_gradient.mean())})
+        out.update(eps=eps, seconds=pt.seconds, pred=pred, margin=margin, diagnostics=diag,
                    accuracy=out["correct"] + (out["detected"] if eps > 0 else 0.0))
         return out
     return store.unit(f"{model}/{attack}/eps{eps:g}", compute)
