@@ -5,7 +5,16 @@ import tensorflow as tf
 
 from replication.attacks import RejectPGD
 from replication.defenses import Scorer, with_reject
-from replication.evaluation import CORRECT, EVADED, REJECTED, MinimumNorm, security_evaluation, worst
+from replication.evaluation import (
+    CORRECT,
+    EVADED,
+    REJECTED,
+    MinimumNorm,
+    outcome,
+    outcome_of,
+    security_evaluation,
+    worst,
+)
 
 THETA = 0.2
 CENTRES = np.array([[0.15, 0.15], [0.85, 0.85]], np.float32)
@@ -96,3 +105,19 @@ def test_bad_input():
         security_evaluation(SCORER, X, Y[:2], [0.0])
     with pytest.raises(ValueError, match="increasing"):
         security_evaluation(SCORER, X, Y, [1.0, 0.5])
+
+
+def test_outcome_of_a_stored_view_equals_outcome_of_the_scores():
+    """(top class, margin over the reject score) gives the same outcomes as the scores, ties (reject = top: rejected)
+    and a never-rejecting model (reject score -inf) included; a threshold moves the reject rule."""
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(500, 4)).astype(np.float32)
+    scores[:50, -1] = scores[:50, :-1].max(1)   # ties
+    scores[50:100, -1] = -np.inf                # undefended
+    y = rng.integers(0, 3, 500)
+    classes = scores[:, :-1]
+    margin = classes.max(1) - scores[:, -1]
+    np.testing.assert_array_equal(outcome_of(classes.argmax(1), margin, y), outcome(scores, y))
+    assert (outcome_of(classes.argmax(1), margin, y)[:50] == REJECTED).all()
+    moved = outcome_of(classes.argmax(1), margin, y, threshold=0.5)
+    assert ((moved == REJECTED) == (margin <= 0.5)).all() and (moved == REJECTED).sum() > (margin <= 0).sum()

@@ -1,7 +1,7 @@
 """Evaluating defenses under attack: per-sample outcomes, security evaluation curves, the threshold trade-off and
 the sanity checks."""
 from replication.evaluation import checks
-from replication.evaluation.outcomes import CORRECT, EVADED, REJECTED, accurate, outcome, worst
+from replication.evaluation.outcomes import CORRECT, EVADED, REJECTED, accurate, outcome, outcome_of, worst
 from replication.evaluation.security import (
                                              MinimumNorm,
                                              Point,
@@ -13,4 +13,4 @@ from replication.evaluation.security import (
 from replication.evaluation.tradeoff import threshold_tradeoff
 
 __all__ = ["CORRECT", "EVADED", "MinimumNorm", "Point", "REJECTED", "SecurityEvaluation", "accurate", "checks",
-           "distance", "evaluate_point", "outcome", "security_evaluation", "threshold_tradeoff", "worst"]
+           "distance", "evaluate_point", "outcome", "outcome_of", "security_evaluation", "threshold_tradeoff", "worst"]

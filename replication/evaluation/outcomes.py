@@ -17,6 +17,19 @@ def outcome(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(label == REJECT, REJECTED, np.where(label == np.asarray(y), CORRECT, EVADED)).astype(np.int8)
 
 
+def rejected_by(margin: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """Per sample: rejected, from its margin (top class score - reject score) at `threshold`."""
+    return np.asarray(margin) <= threshold
+
+
+def outcome_of(pred: np.ndarray, margin: np.ndarray, y: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """`outcome` from a stored view of the scores: each sample's top class and its margin (top class score - reject
+    score); rejected where margin <= threshold (0: the defense's own rule; raising it trades false rejects for
+    detections, the DNR paper's Fig. 4)."""
+    right = np.asarray(pred) == np.asarray(y)
+    return np.where(rejected_by(margin, threshold), REJECTED, np.where(right, CORRECT, EVADED)).astype(np.int8)
+
+
 def accurate(codes: np.ndarray, attacked: bool) -> np.ndarray:
     """Per sample, whether it counts as accurate: correct, or (under attack) rejected."""
     codes = np.asarray(codes)

@@ -7,12 +7,9 @@ from typing import Dict, List
 import numpy as np
 
 from replication import stats
+from replication.evaluation.outcomes import CORRECT, outcome_of
 from replication.stats import Interval
-from replication.unified.detectors import point_evaded
-
-
-def detected(pt: Dict) -> np.ndarray:
-    return np.asarray(pt["margin"]) <= 0
+from replication.unified.detectors import detected, point_evaded
 
 
 def collapse(weak: Dict, adaptive: Dict) -> Dict:
@@ -32,7 +29,7 @@ def correct_per_sample(axis: Dict, model: str, y: np.ndarray) -> np.ndarray:
     cols = []
     for i, pt in enumerate(axis["points"][model]):
         if pt["eps"] == 0:
-            cols.append(~detected(pt) & (np.asarray(pt["pred"]) == y))
+            cols.append(outcome_of(pt["pred"], pt["margin"], y) == CORRECT)
             continue
         hit = point_evaded(pt, y)
         for extra in ("restart", "reject_aware"):

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from replication.defenses import BackgroundClass, Defense, Undefended, scores_of
+from replication.evaluation.outcomes import CORRECT, EVADED, REJECTED, outcome_of, rejected_by
 from replication.protocols import BACKGROUND
 from replication.stages import PIXELS
 
@@ -33,7 +34,12 @@ def predict(defense: Defense, x: np.ndarray, batch: int = 250):
 
 def evaded(pred: np.ndarray, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per sample: a wrong digit, not detected (the attack's success)."""
-    return (np.asarray(margin) > 0) & (np.asarray(pred) != y)
+    return outcome_of(pred, margin, y) == EVADED
+
+
+def detected(pt: dict) -> np.ndarray:
+    """Per sample of a point: detected (rejected)."""
+    return rejected_by(pt["margin"])
 
 
 def point_evaded(pt: dict, y: np.ndarray) -> np.ndarray:
@@ -43,8 +49,6 @@ def point_evaded(pt: dict, y: np.ndarray) -> np.ndarray:
 
 def outcomes(pred: np.ndarray, margin: np.ndarray, y: np.ndarray, threshold: float = 0.0) -> dict:
     """% correct (not detected, true digit), other digit (the attack's success), detected."""
-    detected = margin <= threshold
-    n = max(len(y), 1)
-    return {"correct": 100.0 * (~detected & (pred == y)).sum() / n,
-            "other_digit": 100.0 * (~detected & (pred != y)).sum() / n,
-            "detected": 100.0 * detected.sum() / n}
+    codes, n = outcome_of(pred, margin, y, threshold), max(len(y), 1)
+    return {"correct": 100.0 * (codes == CORRECT).sum() / n, "other_digit": 100.0 * (codes == EVADED).sum() / n,
+            "detected": 100.0 * (codes == REJECTED).sum() / n}

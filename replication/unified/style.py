@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from replication.defenses import Defense
+from replication.evaluation.outcomes import CORRECT, REJECTED, outcome_of
 from replication.unified.detectors import predict
 
 
@@ -32,6 +33,5 @@ def style_separability(mnist: np.ndarray, emnist: np.ndarray, seed: int) -> Dict
 def background_on_emnist_digits(defense: Defense, emnist_digits: np.ndarray, labels: np.ndarray) -> Dict:
     """Clean EMNIST digits through a detector: how many it detects (calls background) and classifies right."""
     pred, margin = predict(defense, emnist_digits.astype(np.float32) / 255.0)
-    detected = margin <= 0
-    return {"detected": int(detected.sum()), "correct": int((~detected & (pred == labels)).sum()),
-            "n": int(len(labels))}
+    codes = outcome_of(pred, margin, labels)
+    return {"detected": int((codes == REJECTED).sum()), "correct": int((codes == CORRECT).sum()), "n": int(len(labels))}
