@@ -86,7 +86,8 @@ class RayEngine:
 
     def run(self, stages: Stages) -> None:
         """Each stage's jobs in parallel, stage after stage, with one progress line of jobs done; a failed job stops
-        the run with its error (the units finished so far stay in the folder, so a re-run resumes)."""
+        the run with its error and cancels the stage's other jobs (the units finished so far stay in the folder, so
+        a re-run resumes)."""
         import ray
         from tqdm.auto import tqdm
         task = ray.remote(num_cpus=1, num_gpus=self.gpus, max_retries=0)(_execute)
@@ -96,7 +97,12 @@ class RayEngine:
                 pending = [task.remote(job, self.threads) for job in jobs]
                 while pending:
                     finished, pending = ray.wait(pending, num_returns=1)
-                    record = ray.get(finished[0])
+                    try:
+                        record = ray.get(finished[0])
+                    except Exception:
+                        for ref in pending:  # stop the stage's other jobs (their finished units stay)
+                            ray.cancel(ref, force=True)
+                        raise
                     self.done.append(record)
                     bar.set_postfix_str(record["label"], refresh=False)
                     bar.update(1)

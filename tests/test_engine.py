@@ -2,6 +2,7 @@
 import dataclasses
 import json
 import math
+import time
 
 import pytest
 
@@ -89,6 +90,23 @@ def test_a_failed_job_stops_the_run_and_keeps_what_finished(ray_engine, tmp_path
     with pytest.raises(ValueError, match="not a number"):
         ray_engine.run(stages)
     assert json.loads(done.read_text()) == {"x": 1} and not never.exists()
+
+
+def _meeting(me: str, other: str, then: str) -> str:
+    """Code for a job: mark itself started, wait until `other` has too (both run at once), then run `then`."""
+    return (f"import time, pathlib\npathlib.Path({me!r}).touch()\n"
+            f"while not pathlib.Path({other!r}).exists(): time.sleep(0.1)\n{then}")
+
+
+def test_a_failed_job_cancels_the_rest_of_its_stage(ray_engine, tmp_path):
+    """A job running beside the failed one is stopped: it never writes what it would have 5 s later."""
+    a, b, late = (str(tmp_path / n) for n in ("a", "b", "late"))
+    slow = engine.Job(exec, (_meeting(a, b, f"time.sleep(5); pathlib.Path({late!r}).touch()"), {}), "slow")
+    fails = engine.Job(exec, (_meeting(b, a, "int('not a number')"), {}), "fails")
+    with pytest.raises(ValueError, match="not a number"):
+        ray_engine.run([[slow, fails]])
+    time.sleep(8)
+    assert (tmp_path / "a").exists() and not (tmp_path / "late").exists()
 
 
 @pytest.mark.parametrize("name", ["background", "dnr", "unified"])
