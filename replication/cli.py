@@ -35,6 +35,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--letters", choices=("measured", "published"), default=None,
                     help="background only: run the confusing-letter selection (measured) or use the paper's "
                          "set (published); default: the protocol's (measured)")
+    ap.add_argument("--layers", choices=("paper", "authors"), default="paper",
+                    help="dnr only: the layers feeding the SVMs: the paper's text (MNIST: the last three layers, "
+                         "logits included; default) or the authors' public code (MNIST: pool2, fc1, fc2 ReLU; NR on "
+                         "fc2), a declared deviation")
     scope = ap.add_argument_group(
         "scope", "compute only part of the protocol's units; each is the protocol's own, so running the rest later "
         "in the same --out reuses them, and the report names what was left out")
@@ -70,6 +74,14 @@ def default_protocol() -> str:
 SCOPE_OPTIONS = {"background": ("splits", "carlini"), "dnr": ("runs", "datasets"), "unified": ()}
 
 
+def check_options(args: argparse.Namespace, ap: argparse.ArgumentParser) -> None:
+    """--letters is background's, --layers dnr's: given to another experiment it is an error, not ignored."""
+    if args.letters and args.experiment != "background":
+        ap.error(f"--letters does not apply to {args.experiment}")
+    if args.layers != "paper" and args.experiment != "dnr":
+        ap.error(f"--layers does not apply to {args.experiment}")
+
+
 def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
     """The run's Scope from the command line; an option that does not apply to the experiment is an error."""
     from replication.protocols import Scope
@@ -91,6 +103,7 @@ def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
 def main(argv: Optional[List[str]] = None) -> int:
     ap = parser()
     args = ap.parse_args(argv)
+    check_options(args, ap)
     scope = scope_of(args, ap)
     from replication import runtime
     runtime.configure(args.threads, args.deterministic)
@@ -109,6 +122,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     elif args.experiment == "dnr":
         from replication.dnr import experiment
         protocol = protocols.dnr(level)
+        if args.layers == "authors":
+            protocol = protocols.with_authors_layers(protocol)
     else:
         from replication.unified import experiment
         protocol = protocols.unified(level)

@@ -1,4 +1,5 @@
 """CLI help, and both pipelines on the smoke protocol (every table and figure; resume)."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -26,12 +27,24 @@ def test_help_explains_every_option():
     (["dnr", "--no-carlini"], "--no-carlini does not apply to dnr"),
     (["unified", "--datasets", "mnist"], "--datasets does not apply to unified"),
     (["background", "--splits", "0"], "--splits must be at least 1"),
+    (["dnr", "--letters", "published"], "--letters does not apply to dnr"),
+    (["background", "--layers", "authors"], "--layers does not apply to background"),
 ])
 def test_a_scope_option_outside_its_experiment_is_an_error(argv, message, capsys):
     from replication.cli import main
     with pytest.raises(SystemExit) as stop:
         main(argv)
     assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_authors_layers_change_only_the_mnist_layers_and_are_declared():
+    paper, theirs = protocols.dnr("fast"), protocols.with_authors_layers(protocols.dnr("fast"))
+    assert theirs.mnist.feature_layers == protocols.AUTHORS_CODE_LAYERS["mnist"] != paper.mnist.feature_layers
+    assert dataclasses.replace(theirs, mnist=paper.mnist) == paper
+    from replication.dnr import report
+    items = report.deviation_items({"protocol": theirs.to_dict()})
+    assert any(i.startswith("**method**: `mnist.feature_layers") for i in items)
+    assert not any("authors' public secml scripts" in i for i in items)  # the note is for the paper's layers
 
 
 def test_scope_options_become_a_scope():

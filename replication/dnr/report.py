@@ -112,7 +112,7 @@ def deviation_items(r: Dict) -> List[str]:
             items.append(f"note: `{name}` SVMs read `{', '.join(used)}` (the paper's \"last three layers\"); the "
                          "authors' public secml scripts feed hidden ReLU layers only "
                          f"(here: `{', '.join(layers)}`) and "
-                         "NR the last hidden one; set the protocol field `feature_layers` to run theirs")
+                         "NR the last hidden one; `--layers authors` runs theirs")
     return items
 
 
