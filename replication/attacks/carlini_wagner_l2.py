@@ -90,7 +90,9 @@ class FixedCarliniWagnerL2(CarliniWagnerL2):
         lower, upper = np.zeros(n), np.full(n, 1e10)
         const = np.full(n, self.initial_const)  # fix 1: one constant per example
         best_l2, best_adv = np.full(n, 1e10), np.array(x, copy=True)
-        for outer in range(self.binary_search_steps):
+        steps = tqdm(range(self.binary_search_steps), desc="binary-search steps", leave=False,
+                     disable=not self.progress)
+        for outer in steps:
             if self.binary_search_steps >= 10 and outer == self.binary_search_steps - 1:
                 const = upper.copy()
             state = self._fresh_state(w0.shape, n)  # fix 4: new Adam moments, lr untouched
@@ -107,6 +109,7 @@ class FixedCarliniWagnerL2(CarliniWagnerL2):
             best_l2[better] = cur_l2[better]
             best_adv[better] = state["best_adv"].numpy()[better]
             lower, upper, const = _binary_search(found, lower, upper, const)
+            steps.set_postfix_str(f"found {int((best_l2 < 1e10).sum())}/{n}", refresh=False)
         return best_adv, best_l2 < 1e10
 
     @staticmethod
