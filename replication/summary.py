@@ -16,9 +16,9 @@ def partial(r: Dict) -> str:
 
 
 def background(r: Dict) -> List[str]:
-    from replication.background import report
+    from replication.background import report, tables
 
-    rows = [row for rows in report.all_rows(r).values() for row in rows]
+    rows = [row for t in tables.TABLES for row in t.rows(r)]
     counts = ", ".join(f"{v} {k}" for k, v in sorted(report.verdict_counts(rows).items()))
     lines = [f"**Background class** (`{r['protocol']['level']}`, seed {r['seed']}, pool By Merge "
              f"`{r['data']['pool_partition']}`, letters `{r['data']['kept_letters']}` "

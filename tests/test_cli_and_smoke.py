@@ -183,11 +183,14 @@ def test_dnr_partial_run_one_dataset(dnr_smoke_run, data_dir):
 
 def test_every_published_number_has_one_row(smoke_run):
     """Each number of `published.BACKGROUND` is compared in exactly one row of a whole run's report (none left out,
-    none shown twice)."""
+    none shown twice), in the table whose home holds it."""
     from replication import published
-    from replication.background import report
+    from replication.background import tables
     from replication.results import jsonable
     _, r = smoke_run
-    rows = [row for rows in report.all_rows(jsonable(r)).values() for row in rows]
-    shown = sorted(id(row.published) for row in rows)
-    assert shown == sorted(id(p) for p in published.BACKGROUND.values())
+    r = jsonable(r)
+    for table in tables.TABLES:
+        shown = sorted(id(row.published) for row in table.rows(r))
+        assert shown == sorted(id(p) for p in table.published().values()), table.title
+    homed = sorted(k for t in tables.TABLES for k in t.published())
+    assert homed == sorted(published.BACKGROUND)

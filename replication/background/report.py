@@ -7,70 +7,8 @@ import numpy as np
 
 from replication import deviations, protocols, published, stats
 from replication.background.assembly import BACKGROUND
-from replication.report import VERDICT_RULE, Row, exact, markdown_table, scope_lines, verdict_counts
-from replication.stats import Interval
-
-P = published.BACKGROUND
-MODELS = {"baseline": "digits", "defense": "digits + background"}
-
-
-def _test_sizes(r: Dict) -> List[int]:
-    return [int(s["counts"]["baseline/test_digits"]) for s in r["splits"]]
-
-
-def table1_rows(r: Dict) -> List[Row]:
-    same_pool = r["data"]["pool_partition"] == "train" and r["protocol"]["pool_limit"] is None
-    return [Row(f"{m} {k.replace('_', ' ')}", exact([s["counts"][f"{m}/{k}"] for s in r["splits"]]),
-                P[f"table1/{m}/{k}"], comparable=same_pool)
-            for m, k in (("baseline", "train_digits"), ("baseline", "test_digits"), ("defense", "train_digits"),
-                         ("defense", "train_letters"), ("defense", "test_digits"))]
-
-
-def split_rate(r: Dict, table: str, model: str, category: str) -> Interval:
-    """A Table III/V rate over the splits, with its interval (Wilson on the pooled test digits, or t over splits)."""
-    return stats.rate([s[table][model][category] for s in r["splits"]], _test_sizes(r))
-
-
-def outcome_rows(r: Dict, table: str, key: str, label: str) -> List[Row]:
-    rows = []
-    for m, data in MODELS.items():
-        for cat in ("correct", "other_digit", "background"):
-            pub = P.get(f"{key}/{m}/{cat}")
-            if pub is not None:
-                rows.append(Row(f"{label}{data}: {cat.replace('_', ' ')}", split_rate(r, table, m, cat), pub))
-    return rows
-
-
-def carlini_success(r: Dict, model: str) -> Interval:
-    c = r["carlini"][model]
-    return stats.wilson(round(c["success_rate"] / 100.0 * c["n"]), c["n"])
-
-
-def attack_eps(r: Dict, attack: str) -> str:
-    """The eps this run attacked with at `attack` ('fgs' or 'fg'), as the report writes it."""
-    return f"{r['protocol'][f'{attack}_eps']:g}"
-
-
-def table4_rows(r: Dict) -> List[Row]:
-    """FGS/FG success is Table V's "other digit" (same measurement, not counted twice); Carlini checks success only."""
-    rows = [Row(f"{a.upper()} success, {MODELS[m]}", split_rate(r, a, m, "other_digit"), P[f"table4/{a}/{m}"],
-                same_as=f"Table V, {a.upper()} {attack_eps(r, a)}, {MODELS[m]}: other digit")
-            for a in ("fgs", "fg") for m in MODELS]
-    if r["carlini"]:
-        rows += [Row(f"Carlini L2 success, {MODELS[m]} (checks success only)", carlini_success(r, m),
-                     P[f"table4/carlini/{m}"]) for m in MODELS]
-    return rows
-
-
-def all_rows(r: Dict) -> Dict[str, List[Row]]:
-    """Every comparison row, grouped by the paper's table."""
-    return {"Table I: data sizes (per split)": table1_rows(r),
-            "Table III: clean accuracy, % (mean over splits)": outcome_rows(r, "clean", "table3", ""),
-            "Table V: weak attacks, % (mean over splits)":
-                outcome_rows(r, "fgs", "table5/fgs", f"FGS {attack_eps(r, 'fgs')}, ")
-                + outcome_rows(r, "fg", "table5/fg", f"FG {attack_eps(r, 'fg')}, "),
-            "Table IV: attack success rates, %": table4_rows(r)}
-
+from replication.background.tables import MODELS, P, all_rows, carlini_success
+from replication.report import VERDICT_RULE, markdown_table, scope_lines, verdict_counts
 
 PAPER = protocols.background("paper")
 NOT_IN_SCOPE = "Not computed: this run's scope leaves out the Carlini-Wagner stage."

@@ -1,0 +1,94 @@
+"""The paper's Tables I, III, IV and V: each one's published numbers and the rows that compare a run with them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, List
+
+from replication import published, stats
+from replication.published import Published
+from replication.report import Row, exact
+from replication.stats import Interval
+
+P = published.BACKGROUND
+MODELS = {"baseline": "digits", "defense": "digits + background"}
+
+
+def _test_sizes(r: Dict) -> List[int]:
+    return [int(s["counts"]["baseline/test_digits"]) for s in r["splits"]]
+
+
+def table1_rows(r: Dict) -> List[Row]:
+    same_pool = r["data"]["pool_partition"] == "train" and r["protocol"]["pool_limit"] is None
+    return [Row(f"{m} {k.replace('_', ' ')}", exact([s["counts"][f"{m}/{k}"] for s in r["splits"]]),
+                P[f"table1/{m}/{k}"], comparable=same_pool)
+            for m, k in (("baseline", "train_digits"), ("baseline", "test_digits"), ("defense", "train_digits"),
+                         ("defense", "train_letters"), ("defense", "test_digits"))]
+
+
+def split_rate(r: Dict, table: str, model: str, category: str) -> Interval:
+    """A Table III/V rate over the splits, with its interval (Wilson on the pooled test digits, or t over splits)."""
+    return stats.rate([s[table][model][category] for s in r["splits"]], _test_sizes(r))
+
+
+def outcome_rows(r: Dict, table: str, key: str, label: str) -> List[Row]:
+    rows = []
+    for m, data in MODELS.items():
+        for cat in ("correct", "other_digit", "background"):
+            pub = P.get(f"{key}/{m}/{cat}")
+            if pub is not None:
+                rows.append(Row(f"{label}{data}: {cat.replace('_', ' ')}", split_rate(r, table, m, cat), pub))
+    return rows
+
+
+def carlini_success(r: Dict, model: str) -> Interval:
+    c = r["carlini"][model]
+    return stats.wilson(round(c["success_rate"] / 100.0 * c["n"]), c["n"])
+
+
+def attack_eps(r: Dict, attack: str) -> str:
+    """The eps this run attacked with at `attack` ('fgs' or 'fg'), as the report writes it."""
+    return f"{r['protocol'][f'{attack}_eps']:g}"
+
+
+def table4_rows(r: Dict) -> List[Row]:
+    """FGS/FG success is Table V's "other digit" (same measurement, not counted twice); Carlini checks success only."""
+    rows = [Row(f"{a.upper()} success, {MODELS[m]}", split_rate(r, a, m, "other_digit"), P[f"table4/{a}/{m}"],
+                same_as=f"Table V, {a.upper()} {attack_eps(r, a)}, {MODELS[m]}: other digit")
+            for a in ("fgs", "fg") for m in MODELS]
+    if r["carlini"]:
+        rows += [Row(f"Carlini L2 success, {MODELS[m]} (checks success only)", carlini_success(r, m),
+                     P[f"table4/carlini/{m}"]) for m in MODELS]
+    return rows
+
+
+def table3_rows(r: Dict) -> List[Row]:
+    return outcome_rows(r, "clean", "table3", "")
+
+
+def table5_rows(r: Dict) -> List[Row]:
+    return (outcome_rows(r, "fgs", "table5/fgs", f"FGS {attack_eps(r, 'fgs')}, ")
+            + outcome_rows(r, "fg", "table5/fg", f"FG {attack_eps(r, 'fg')}, "))
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    """One of the paper's tables: its title, the prefix of its numbers in `published.BACKGROUND`, and what computes
+    its rows (measured beside published) from a run's results; `replication.report.markdown_table` renders them."""
+
+    title: str
+    key: str
+    rows: Callable[[Dict], List[Row]]
+
+    def published(self) -> Dict[str, Published]:
+        return {k: v for k, v in P.items() if k.startswith(self.key)}
+
+
+TABLES = (PaperTable("Table I: data sizes (per split)", "table1/", table1_rows),
+          PaperTable("Table III: clean accuracy, % (mean over splits)", "table3/", table3_rows),
+          PaperTable("Table V: weak attacks, % (mean over splits)", "table5/", table5_rows),
+          PaperTable("Table IV: attack success rates, %", "table4/", table4_rows))
+
+
+def all_rows(r: Dict) -> Dict[str, List[Row]]:
+    """Every comparison row, grouped by the paper's table."""
+    return {t.title: t.rows(r) for t in TABLES}
