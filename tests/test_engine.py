@@ -98,6 +98,7 @@ def _meeting(me: str, other: str, then: str) -> str:
             f"while not pathlib.Path({other!r}).exists(): time.sleep(0.1)\n{then}")
 
 
+@pytest.mark.slow
 def test_a_failed_job_cancels_the_rest_of_its_stage(ray_engine, tmp_path):
     """A job running beside the failed one is stopped: it never writes what it would have 5 s later."""
     a, b, late = (str(tmp_path / n) for n in ("a", "b", "late"))
