@@ -43,6 +43,7 @@ def test_upstream_loss_couples_the_batch(small_model, correct_samples):
     assert upstream_loss(None) != pytest.approx(sum(upstream_loss(i) for i in range(3)), rel=1e-3)
 
 
+@pytest.mark.slow  # 25-30 s each: thousands of CW steps; `make test` runs them
 def test_targeted_reaches_every_target_with_small_l2(small_model, correct_samples):
     x, y = correct_samples[0][:4], correct_samples[1][:4]
     x9 = np.repeat(x, 9, axis=0)
@@ -54,6 +55,7 @@ def test_targeted_reaches_every_target_with_small_l2(small_model, correct_sample
     assert l2.mean() < 3.0  # FG needs eps 6.79 for far less success
 
 
+@pytest.mark.slow  # 25-30 s each: thousands of CW steps; `make test` runs them
 def test_untargeted_differs_from_targeted(small_model, correct_samples):
     x, y = correct_samples[0][:6], correct_samples[1][:6]
     adv_u, found_u, _ = _attack(small_model, y, False).attack_with_info(x)
@@ -79,6 +81,7 @@ def test_result_does_not_depend_on_batch_mates(small_model, correct_samples):
     assert np.abs(first[0] - second[0]).max() < 1e-6
 
 
+@pytest.mark.slow  # 25-30 s each: thousands of CW steps; `make test` runs them
 def test_batch_equals_one_by_one(small_model, correct_samples):
     """A batch gives each example the outcome it gets alone.
 
