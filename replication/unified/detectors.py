@@ -27,7 +27,11 @@ def table2_defense(model: keras.Model) -> Defense:
 
 def predict(defense: Defense, x: np.ndarray, batch: int = 250):
     """(digit predictions, margins) of float images in [0, 1]."""
-    scores = scores_of(defense.scorer, x, batch)
+    return view(scores_of(defense.scorer, x, batch))
+
+
+def view(scores: np.ndarray):
+    """What a unit records of (n, classes + 1) scores: (digit predictions, margins over the reject score)."""
     classes = scores[:, :-1]
     return classes.argmax(1), (classes.max(1) - scores[:, -1]).astype(np.float64)
 

@@ -15,7 +15,7 @@ from replication.evaluation import checks, evaluate_point, threshold_tradeoff
 from replication.protocols import UnifiedProtocol
 from replication.results import RunStore, data_digest, run_fingerprint, write_json
 from replication.unified import attacks, style
-from replication.unified.detectors import outcomes, point_evaded
+from replication.unified.detectors import outcomes, point_evaded, view
 from replication.unified.models import MODELS, Data, build, load_data
 
 CURVE_MODELS = ("baseline", "background")   # part 1: the background-class paper's two models
@@ -28,8 +28,7 @@ def point(store: RunStore, model: str, defense: Defense, attack: str, eps: float
     sample's digit and margin, and for the adaptive attacks why samples stopped."""
     def compute():
         pt = evaluate_point(defense, attacks.attack_for(attack, defense, eps, p), x, y, eps, attack)
-        classes = pt.scores[:, :-1]
-        pred, margin = classes.argmax(1), (classes.max(1) - pt.scores[:, -1]).astype(np.float64)
+        pred, margin = view(pt.scores)
         out = outcomes(pred, margin, y)
         diag = ({} if pt.iterations is None else
                 {"iterations": pt.iterations, "still_improving": float(pt.still_improving.mean()),
