@@ -20,7 +20,9 @@ FINGERPRINT_FILE = "fingerprint.json"
 
 
 def jsonable(obj: Any) -> Any:
-    """Plain JSON types (tuples become lists, NumPy values Python ones)."""
+    """Plain JSON types (tuples become lists, NumPy values Python ones, typed records their `to_dict()`)."""
+    if hasattr(obj, "to_dict") and not isinstance(obj, type):
+        return jsonable(obj.to_dict())
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -33,12 +33,12 @@ def background(r: Dict) -> List[str]:
 
 
 def dnr(r: Dict) -> List[str]:
-    from replication.dnr import claims
+    from replication.dnr import claims, records
 
     lines = []
-    for name, ds in r["datasets"].items():
+    for name, ds in records.datasets(r).items():
         acc = {m: claims.accuracy_intervals(ds, m) for m in claims.MODELS}
-        eps = ds["aggregate"]["eps"]
+        eps = ds.aggregate.eps
         n = acc["dnn"][0].n
         lines += [f"**DNR, {name}** (`{r['protocol']['level']}`, seed {r['seed']}, N = {n} test samples{partial(r)}): "
                   "accuracy % "

@@ -80,18 +80,21 @@ def test_survivor_causes_split_the_survivors():
 def _dataset(dnr_right, nr_right, clean_top, eps=(0.0, 1.0, 5.0), runs=2):
     """A synthetic DNR result: per run, samples the DNR / NR get right at every eps > 0 (bool arrays), the clean
     top score (theta 0 rejects top <= 0), and the DNN evaded everywhere."""
+    from replication.dnr.records import Aggregate, CurvePoint, DatasetResult, Run
     n = len(dnr_right)
     y = np.zeros(n, int)
+
+    def point(e, top, pred):  # only what the claims read: eps, per-sample top score and class
+        return CurvePoint(e, 0.0, 0.0, 0.0, np.asarray(top, float), np.asarray(pred), np.zeros(n, np.int8), 0.0,
+                          None, {})
     out = []
     for _ in range(runs):
         curves = {}
         for m, right in (("dnr", dnr_right), ("nr", nr_right), ("dnn", np.zeros(n, bool))):
-            pts = [{"eps": 0.0, "top": list(clean_top), "pred": [0] * n}]
-            for e in eps[1:]:
-                pts.append({"eps": e, "top": [1.0] * n, "pred": [0 if r else 1 for r in right]})
-            curves[m] = pts
-        out.append({"y": y, "curves": curves, "defenses": {"theta": {"nr": 0.0, "dnr": 0.0}}})
-    return {"runs": out, "aggregate": {"eps": list(eps)}}
+            curves[m] = [point(0.0, clean_top, [0] * n)] + [point(e, [1.0] * n, np.where(right, 0, 1))
+                                                           for e in eps[1:]]
+        out.append(Run(y, {"theta": {"nr": 0.0, "dnr": 0.0}}, {}, curves))
+    return DatasetResult([], "net", 0, "synthetic", out, Aggregate(list(eps), {}, {}, {}, []))
 
 
 def test_claims_are_judged_per_sample():

@@ -7,9 +7,9 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from replication import published, stats
+from replication.dnr.records import MODELS, DatasetResult, Run
 from replication.stats import Interval
 
-MODELS = ("dnn", "nr", "dnr")
 NEAR_ZERO = 5.0  # "about 0" accuracy: at most 5%
 # The paper does not say which eps "small" is; we take the eps of its own example figures, where it shows the
 # undefended DNN evaded (Fig. 5: eps 1 on MNIST; Fig. 6: eps 0.2 on CIFAR-10).
@@ -39,46 +39,51 @@ class Claim:
         return "none: the estimate sits on the boundary"
 
 
-def rejected(run: Dict, model: str, i: int) -> np.ndarray:
+def rejected(run: Run, model: str, i: int) -> np.ndarray:
     """Per sample of one run at eps index i: rejected (top score <= theta; never for the undefended DNN)."""
-    return np.asarray(run["curves"][model][i]["top"]) <= run["defenses"]["theta"].get(model, -np.inf)
+    return run.curves[model][i].top <= run.theta(model)
 
 
-def correct(run: Dict, model: str, i: int, restart: bool = False) -> np.ndarray:
+def correct(run: Run, model: str, i: int, restart: bool = False) -> np.ndarray:
     """Per-sample correctness of one run at eps index i. At eps 0 a reject is an error; at eps > 0 a reject or the
     true class is correct (Section 4.1.4); with `restart`, not evaded by the paper's attack or its restart."""
-    y = np.asarray(run["y"])
-    pt = run["curves"][model][i]
-    pred, rejects = np.asarray(pt["pred"]), rejected(run, model, i)
-    if pt["eps"] == 0:
-        return (pred == y) & ~rejects
+    pt = run.curves[model][i]
+    rejects = rejected(run, model, i)
+    if pt.eps == 0:
+        return (pt.pred == run.y) & ~rejects
     if restart:
-        return ~np.asarray(run["double_init"][model][i]["evaded"], bool)
-    return (pred == y) | rejects
+        return ~run.double_init[model][i].evaded
+    return (pt.pred == run.y) | rejects
 
 
-def correct_matrix(ds: Dict, model: str, restart: bool = False) -> Dict[str, np.ndarray]:
+def correct_matrix(ds: DatasetResult, model: str, restart: bool = False) -> Dict[str, np.ndarray]:
     """Per-sample correctness, (samples of all runs, eps), and each sample's run."""
-    n_eps = len(ds["aggregate"]["eps"])
-    rows = [np.stack([correct(run, model, i, restart) for i in range(n_eps)], 1) for run in ds["runs"]]
-    runs = [np.full(len(run["y"]), r) for r, run in enumerate(ds["runs"])]
+    n_eps = len(ds.aggregate.eps)
+    rows = [np.stack([correct(run, model, i, restart) for i in range(n_eps)], 1) for run in ds.runs]
+    runs = [np.full(len(run.y), r) for r, run in enumerate(ds.runs)]
     return {"correct": np.concatenate(rows).astype(float), "run": np.concatenate(runs)}
 
 
-def accuracy_intervals(ds: Dict, model: str, restart: bool = False) -> List[Interval]:
+def accuracy_intervals(ds: DatasetResult, model: str, restart: bool = False) -> List[Interval]:
     """Accuracy per eps with its interval (Wilson on the pooled samples, or t over runs if wider)."""
-    ns = [len(run["y"]) for run in ds["runs"]]
-    return [stats.rate([100.0 * float(np.mean(correct(run, model, i, restart))) for run in ds["runs"]], ns)
-            for i in range(len(ds["aggregate"]["eps"]))]
+    ns = [len(run.y) for run in ds.runs]
+    return [stats.rate([100.0 * float(np.mean(correct(run, model, i, restart))) for run in ds.runs], ns)
+            for i in range(len(ds.aggregate.eps))]
 
 
-def rejection_interval(ds: Dict, model: str, i: int = 0) -> Interval:
+def rejection_interval(ds: DatasetResult, model: str, i: int = 0) -> Interval:
     """Rejection rate at eps index i, with its interval."""
-    pcts = [100.0 * float(np.mean(rejected(run, model, i))) for run in ds["runs"]]
-    return stats.rate(pcts, [len(run["y"]) for run in ds["runs"]])
+    pcts = [100.0 * float(np.mean(rejected(run, model, i))) for run in ds.runs]
+    return stats.rate(pcts, [len(run.y) for run in ds.runs])
 
 
-def dnr_minus_nr(ds: Dict, restart: bool = False) -> Dict:
+def restart_complete(ds: DatasetResult) -> bool:
+    """Every run has the restart's per-sample record at every eps > 0 (units of older versions lack it)."""
+    return all(run.double_init is not None and all(pt.evaded is not None for pts in run.double_init.values()
+                                                   for pt in pts[1:]) for run in ds.runs)
+
+
+def dnr_minus_nr(ds: DatasetResult, restart: bool = False) -> Dict:
     """Paired bootstrap of DNR - NR accuracy: averaged over eps > 0 (the area between the curves) and per eps."""
     a, b = correct_matrix(ds, "dnr", restart), correct_matrix(ds, "nr", restart)
     diff = a["correct"][:, 1:] - b["correct"][:, 1:]
@@ -91,9 +96,9 @@ def _judged(claim: str, rule: str, interval: Interval, verdict: str, boundary: f
     return Claim(claim, rule, f"{interval.text(1)} ({interval.method})", verdict, n, interval.width_from_repeats)
 
 
-def judge(name: str, ds: Dict) -> List[Claim]:
+def judge(name: str, ds: DatasetResult) -> List[Claim]:
     """Every checkable claim of the paper on one dataset."""
-    eps = ds["aggregate"]["eps"]
+    eps = ds.aggregate.eps
     out = []
     target = published.DNR_CLEAN_REJECT_RATE.value
     lo, hi = stats.widened((target, target), "%")
@@ -111,8 +116,7 @@ def judge(name: str, ds: Dict) -> List[Claim]:
         out.append(_judged(f"the undefended DNN falls to about 0 accuracy at small eps (eps {small:g}: the paper's "
                            "example-figure eps)", f"accuracy at most {NEAR_ZERO:.0f}%", acc,
                            stats.at_most(acc, NEAR_ZERO), NEAR_ZERO))
-    restart_runs = all("double_init" in run for run in ds["runs"])
-    for restart in (False, True) if restart_runs else (False,):
+    for restart in (False, True) if restart_complete(ds) else (False,):
         tag = " (with the restart)" if restart else ""
         d = dnr_minus_nr(ds, restart)["mean"]
         out.append(_judged(f"DNR accuracy >= NR accuracy across eps{tag}",
@@ -130,15 +134,14 @@ def judge(name: str, ds: Dict) -> List[Claim]:
     return out
 
 
-def line_search(ds: Dict) -> List[Dict]:
+def line_search(ds: DatasetResult) -> List[Dict]:
     """Accuracy under the paper's step search vs secml's (which may also shrink the step), paired per sample."""
-    run = ds["runs"][0]
     out = []
-    for m, points in run.get("line_search", {}).items():
+    for m, points in (ds.runs[0].line_search or {}).items():
         for pt in points:
-            paper, secml = np.asarray(pt["evaded_paper"], float), np.asarray(pt["evaded_secml"], float)
+            paper, secml = pt.evaded_paper.astype(float), pt.evaded_secml.astype(float)
             n = len(paper)
-            out.append({"model": m, "eps": pt["eps"], "paper": stats.wilson(n - paper.sum(), n),
-                        "secml": stats.wilson(n - secml.sum(), n), "seconds": pt["seconds"],
+            out.append({"model": m, "eps": pt.eps, "paper": stats.wilson(n - paper.sum(), n),
+                        "secml": stats.wilson(n - secml.sum(), n), "seconds": pt.seconds,
                         "secml_minus_paper": stats.bootstrap_mean(paper - secml)})  # accuracy difference
     return out

@@ -11,13 +11,23 @@ from replication import runtime, stages
 from replication.attacks import RejectPGD, double_init
 from replication.data import draws
 from replication.defenses import Defense, Undefended, evaded, scores_of
+from replication.dnr.records import (
+    MODELS,
+    Aggregate,
+    CurvePoint,
+    DatasetResult,
+    Gallery,
+    LineSearchPoint,
+    MeanStd,
+    RestartPoint,
+    Run,
+)
 from replication.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.evaluation import EVADED, REJECTED, Point, accurate, checks, evaluate_point, threshold_tradeoff
 from replication.evaluation.outcomes import percent
 from replication.protocols import WHOLE, DNRDataset, DNRProtocol, Scope
-from replication.results import RunStore, data_digest, run_fingerprint, write_json
+from replication.results import RunStore, data_digest, jsonable, run_fingerprint, write_json
 
-MODELS = ("dnn", "nr", "dnr")
 GALLERY_EPS = {"mnist": 1.0, "cifar10": 0.2}  # Fig. 5 and Fig. 6
 
 
@@ -46,73 +56,71 @@ def pgd(p: DNRDataset, defense: Defense, halvings: Optional[int] = None,
 
 
 def attack_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defense: Defense, x: np.ndarray,
-                 y: np.ndarray) -> List[Dict]:
+                 y: np.ndarray) -> List[CurvePoint]:
     """One model's security evaluation curve (`evaluate_point` at each eps): one unit per eps."""
     attack = pgd(p, defense)
     gallery_eps = min(p.eps_grid[1:], key=lambda e: abs(e - GALLERY_EPS[p.name])) if len(p.eps_grid) > 1 else None
 
-    def compute(eps: float) -> Dict:
-        return curve_record(evaluate_point(defense, attack, x, y, eps, name, keep_adversarial=eps == gallery_eps), x, y)
-    return [store.unit(f"{p.name}/run{run}/{name}/eps{eps:g}", lambda eps=eps: compute(eps)) for eps in p.eps_grid]
+    def compute(eps: float) -> CurvePoint:
+        return curve_point(evaluate_point(defense, attack, x, y, eps, name, keep_adversarial=eps == gallery_eps), x, y)
+    return [CurvePoint.from_dict(store.unit(f"{p.name}/run{run}/{name}/eps{eps:g}", lambda eps=eps: compute(eps)))
+            for eps in p.eps_grid]
 
 
-def curve_record(point: Point, x: np.ndarray, y: np.ndarray) -> Dict:
+def curve_point(point: Point, x: np.ndarray, y: np.ndarray) -> CurvePoint:
     """What a curve unit keeps of a point: accuracy and rejection (%), each sample's outcome, top class score and
     class (Fig. 4's trade-off), the largest L2, why survivors stopped, and the gallery's first sample (Fig. 5/6)."""
     codes, classes = point.outcome, point.scores[:, :-1]
-    record = {"accuracy": percent(accurate(codes, point.eps > 0)), "rejection": percent(codes == REJECTED),
-              "eps": point.eps, "seconds": point.seconds, "top": classes.max(1), "pred": classes.argmax(1),
-              "outcome": codes, "l2": point.distance.max(), "iterations": point.iterations,
-              "causes": checks.survivor_causes(accurate(codes, True), point.still_improving, point.flat_gradient)}
-    if point.adversarial is not None:
-        record["gallery"] = {"x": x[0], "adv": point.adversarial[0], "pred": int(classes[0].argmax()),
-                             "rejected": bool(codes[0] == REJECTED), "true": int(y[0])}
-    return record
+    gallery = None if point.adversarial is None else Gallery(
+        x[0], point.adversarial[0], int(classes[0].argmax()), bool(codes[0] == REJECTED), int(y[0]))
+    return CurvePoint(point.eps, percent(accurate(codes, point.eps > 0)), percent(codes == REJECTED), point.seconds,
+                      classes.max(1), classes.argmax(1), codes, point.distance.max(), point.iterations,
+                      checks.survivor_causes(accurate(codes, True), point.still_improving, point.flat_gradient),
+                      gallery)
 
 
 def restart_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defense: Defense, x: np.ndarray,
-                  y: np.ndarray, reference: np.ndarray, points: List[Dict]) -> List[Dict]:
+                  y: np.ndarray, reference: np.ndarray, points: List[CurvePoint]) -> List[RestartPoint]:
     """The attack-strength check: secml's double-initialisation restart on the samples each eps left unevaded."""
     attack = pgd(p, defense, restart=reference)
     out = []
     for point in points:
-        def compute(point=point):
+        def compute(point=point) -> RestartPoint:
             start = time.time()
-            codes = np.asarray(point["outcome"])
-            result = double_init.restart(attack, x, y, point["eps"], codes == EVADED)
-            rejected = (codes == REJECTED) & ~result["restart_evaded"]
-            accuracy = point["accuracy"] if point["eps"] == 0 else 100.0 * float((~result["evaded"]).mean())
-            return {"eps": point["eps"], "accuracy": accuracy,
-                    "rejection": point["rejection"] if point["eps"] == 0 else 100.0 * float(rejected.mean()),
-                    "restart_gain": 100.0 * float(result["restart_evaded"].mean()),
-                    "restarted": int(len(result["index"])), "seconds": time.time() - start,
-                    "evaded": result["evaded"]}
-        out.append(store.unit(f"{p.name}/run{run}/{name}/double_init/eps{point['eps']:g}", compute))
+            result = double_init.restart(attack, x, y, point.eps, point.outcome == EVADED)
+            rejected = (point.outcome == REJECTED) & ~result["restart_evaded"]
+            clean = point.eps == 0
+            return RestartPoint(point.eps, point.accuracy if clean else 100.0 * float((~result["evaded"]).mean()),
+                                point.rejection if clean else 100.0 * float(rejected.mean()),
+                                100.0 * float(result["restart_evaded"].mean()), int(len(result["index"])),
+                                time.time() - start, result["evaded"])
+        out.append(RestartPoint.from_dict(store.unit(f"{p.name}/run{run}/{name}/double_init/eps{point.eps:g}",
+                                                     compute)))
     return out
 
 
 def line_search_check(store: RunStore, p: DNRDataset, name: str, defense: Defense, x: np.ndarray,
-                      y: np.ndarray, points: List[Dict]) -> List[Dict]:
+                      y: np.ndarray, points: List[CurvePoint]) -> List[LineSearchPoint]:
     """The paper's step search (eta * 2^k, k >= 0) against secml's, which may also shrink the step (10 halvings),
     on the same samples at `p.line_search_check`'s eps: per-sample evasion under each (run 0)."""
     attack = pgd(p, defense, halvings=SECML_HALVINGS)
     out = []
     for point in points:
-        if not any(abs(point["eps"] - e) < 1e-9 for e in p.line_search_check):
+        if not any(abs(point.eps - e) < 1e-9 for e in p.line_search_check):
             continue
 
-        def compute(point=point):
+        def compute(point=point) -> LineSearchPoint:
             start = time.time()
-            adv, _ = attack.attack(x, y, point["eps"])
-            return {"eps": point["eps"], "seconds": time.time() - start,
-                    "evaded_paper": np.asarray(point["outcome"]) == EVADED,
-                    "evaded_secml": evaded(scores_of(defense.scorer, adv), y)}
-        out.append(store.unit(f"{p.name}/run0/{name}/line_search/eps{point['eps']:g}", compute))
+            adv, _ = attack.attack(x, y, point.eps)
+            return LineSearchPoint(point.eps, time.time() - start, point.outcome == EVADED,
+                                   evaded(scores_of(defense.scorer, adv), y))
+        out.append(LineSearchPoint.from_dict(store.unit(f"{p.name}/run0/{name}/line_search/eps{point.eps:g}",
+                                                        compute)))
     return out
 
 
 def run_units(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model, pool: draws.Pool, run: int,
-              seed: int) -> Dict:
+              seed: int) -> Run:
     """One run: defenses, equality check, the three security evaluation curves (and their checks)."""
     draw = draws.run_draw(pool, p, run, seed)
     nr, dnr, info = stages.fit_defenses(store, p, protocol, model, pool, draw, run, seed)
@@ -121,24 +129,23 @@ def run_units(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model, pool
     check = store.unit(f"{p.name}/run{run}/equality",
                        lambda: equality_check(defenses, pool.images[draw["validation"]][:200]))
     curves = {m: attack_sweep(store, p, run, m, defenses[m], x, y) for m in MODELS}
-    out = {"defenses": info, "equality": check, "curves": curves, "y": y}
+    out = Run(np.asarray(y, np.int64), info, check, curves)
     if run == 0 and p.line_search_check:
-        out["line_search"] = {m: line_search_check(store, p, m, defenses[m], x, y, curves[m]) for m in ("nr", "dnr")}
+        out.line_search = {m: line_search_check(store, p, m, defenses[m], x, y, curves[m]) for m in ("nr", "dnr")}
     if p.double_init:
         reference = draws.pixels(pool.images[draw["validation"]])
-        out["double_init"] = {m: restart_sweep(store, p, run, m, defenses[m], x, y, reference, curves[m])
-                              for m in MODELS}
+        out.double_init = {m: restart_sweep(store, p, run, m, defenses[m], x, y, reference, curves[m])
+                           for m in MODELS}
     return out
 
 
 def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, pool: draws.Pool, seed: int,
-                runs_in_scope: int) -> Dict:
+                runs_in_scope: int) -> DatasetResult:
     """Network, then the first `runs_in_scope` runs."""
     model = stages.train_network(store, p, pool, seed)
     runs = [run_units(store, p, protocol, model, pool, run, seed) for run in range(runs_in_scope)]
-    return {"feature_layers": list(p.feature_layers), "network": model.name,
-            "network_params": int(model.count_params()), "data_source": pool.source, "runs": runs,
-            "aggregate": aggregate(p, runs)}
+    return DatasetResult(list(p.feature_layers), model.name, int(model.count_params()), pool.source, runs,
+                         aggregate(p, runs))
 
 
 def load_pools(protocol: DNRProtocol, data_dir: Optional[str], seed: int) -> Dict[str, draws.Pool]:
@@ -182,36 +189,26 @@ def open_store(protocol: DNRProtocol, out: Path, pools: Dict[str, draws.Pool], s
     return RunStore(out, run_fingerprint("dnr", protocol.to_dict(), seed, data), fork, runtime.identity())
 
 
-def aggregate(p: DNRDataset, runs: List[Dict]) -> Dict:
+def aggregate(p: DNRDataset, runs: List[Run]) -> Aggregate:
     """Mean/std over runs of accuracy and rejection per model and eps; Fig. 4 trade-off from run 0; sanity."""
-    out: Dict = {"eps": list(p.eps_grid)}
-    for m in MODELS:
-        for key in ("accuracy", "rejection"):
-            out.setdefault(m, {})[key] = mean_std([[pt[key] for pt in r["curves"][m]] for r in runs])
+    curves = {m: {key: MeanStd.of([[getattr(pt, key) for pt in r.curves[m]] for r in runs])
+                  for key in ("accuracy", "rejection")} for m in MODELS}
     first = runs[0]
-    out["tradeoff"] = {}
+    tradeoff = {}
     for m in ("nr", "dnr"):
-        clean_top = np.asarray(first["curves"][m][0]["top"])
+        clean_top = first.curves[m][0].top
         thetas = np.quantile(clean_top, np.linspace(0.0, 0.5, 26))
-        out["tradeoff"][m] = {f"{pt['eps']:g}": threshold_tradeoff(
-            clean_top, np.asarray(pt["top"]), np.asarray(pt["pred"]), first["y"], thetas)
-            for pt in first["curves"][m][1:]}
-    out["causes"] = {m: {k: float(np.mean([r["curves"][m][-1]["causes"][k] for r in runs]))
-                         for k in runs[0]["curves"][m][-1]["causes"]} for m in MODELS}
-    out["sanity"] = checks.sanity(p.eps_grid, {m: out[m]["accuracy"]["mean"] for m in MODELS}, out["causes"])
-    if "double_init" in runs[0]:
-        out["double_init"] = {m: {key: mean_std([[pt[key] for pt in r["double_init"][m]] for r in runs])
-                                  for key in ("accuracy", "rejection", "restart_gain")} for m in MODELS}
-        out["double_init_sanity"] = checks.sanity(
-            p.eps_grid, {m: out["double_init"][m]["accuracy"]["mean"] for m in MODELS})
+        tradeoff[m] = {f"{pt.eps:g}": threshold_tradeoff(clean_top, pt.top, pt.pred, first.y, thetas)
+                       for pt in first.curves[m][1:]}
+    causes = {m: {k: float(np.mean([r.curves[m][-1].causes[k] for r in runs])) for k in first.curves[m][-1].causes}
+              for m in MODELS}
+    out = Aggregate(list(p.eps_grid), curves, tradeoff, causes,
+                    checks.sanity(p.eps_grid, {m: curves[m]["accuracy"].mean for m in MODELS}, causes))
+    if first.double_init is not None:
+        out.double_init = {m: {key: MeanStd.of([[getattr(pt, key) for pt in r.double_init[m]] for r in runs])
+                               for key in ("accuracy", "rejection", "restart_gain")} for m in MODELS}
+        out.double_init_sanity = checks.sanity(p.eps_grid, {m: out.double_init[m]["accuracy"].mean for m in MODELS})
     return out
-
-
-def mean_std(values: List[List[float]]) -> Dict[str, List[float]]:
-    """Mean and sample std over runs (axis 0); std 0 for a single run."""
-    values = np.asarray(values, float)
-    return {"mean": values.mean(0).tolist(),
-            "std": (values.std(0, ddof=1) if len(values) > 1 else 0 * values[0]).tolist()}
 
 
 def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
@@ -230,15 +227,16 @@ def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fo
             continue
         t = time.time()
         datasets[p.name] = run_dataset(store, p, protocol, pools[p.name], seed, scope.count("runs", p.runs))
-        datasets[p.name]["seconds_this_invocation"] = time.time() - t
+        datasets[p.name].seconds_this_invocation = time.time() - t
     store.close_progress()
     out = store.root
-    results = {"experiment": "dnr", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
-               "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
-               "scope": scope.to_dict(), "left_out": scope.left_out(protocol), "engine": engine.describe(),
-               "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "datasets": datasets,
-               "resumed_units": store.resumed,
-               "units": {"expected": store.expected, "visited": store.visited}}
+    results = jsonable({"experiment": "dnr", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
+                        "versions": runtime.versions(), "device": runtime.device_description(),
+                        "fingerprint": store.hash, "scope": scope.to_dict(), "left_out": scope.left_out(protocol),
+                        "engine": engine.describe(), "run": runtime.identity(),
+                        "units_computed_by": store.computed_by_units(), "datasets": datasets,
+                        "resumed_units": store.resumed,
+                        "units": {"expected": store.expected, "visited": store.visited}})
     from replication.dnr import figures, report
     results["figures"] = figures.draw_all(results, store)
     results["wall_seconds_this_invocation"] = time.time() - start

@@ -6,6 +6,7 @@ from typing import Dict
 import matplotlib.pyplot as plt
 import numpy as np
 
+from replication.dnr.records import MODELS, datasets
 from replication.plotting import draw, percent_axis, save
 from replication.results import RunStore
 
@@ -15,20 +16,20 @@ COLORS = {"dnn": "tab:gray", "nr": "tab:blue", "dnr": "tab:red"}
 def security_curves(results: Dict, path) -> None:
     """Accuracy (solid) and rejection rate (dashed) vs eps, mean and std band over runs; dotted: accuracy once the
     double-initialisation restart is added (when run)."""
-    names = list(results["datasets"])
-    fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        agg = results["datasets"][name]["aggregate"]
-        eps = agg["eps"]
-        for m in ("dnn", "nr", "dnr"):
+    sets = datasets(results)
+    fig, axes = plt.subplots(1, len(sets), figsize=(5.5 * len(sets), 4), squeeze=False)
+    for ax, (name, ds) in zip(axes[0], sets.items()):
+        agg = ds.aggregate
+        eps = agg.eps
+        for m in MODELS:
             for key, style in (("accuracy", "-"), ("rejection", "--")):
                 if m == "dnn" and key == "rejection":
                     continue
-                mean, std = np.array(agg[m][key]["mean"]), np.array(agg[m][key]["std"])
+                mean, std = np.array(agg.curves[m][key].mean), np.array(agg.curves[m][key].std)
                 ax.plot(eps, mean, style, color=COLORS[m], marker="o", ms=3, label=f"{m.upper()} {key}")
                 ax.fill_between(eps, mean - std, mean + std, color=COLORS[m], alpha=0.12)
-            if "double_init" in agg:
-                ax.plot(eps, agg["double_init"][m]["accuracy"]["mean"], ":", color=COLORS[m], marker="x", ms=3,
+            if agg.double_init is not None:
+                ax.plot(eps, agg.double_init[m]["accuracy"].mean, ":", color=COLORS[m], marker="x", ms=3,
                         label=f"{m.upper()} accuracy, with restart")
         percent_axis(ax, f"{name}: defense-aware L2 PGD", "eps (L2)")
     save(fig, path)
@@ -36,10 +37,10 @@ def security_curves(results: Dict, path) -> None:
 
 def tradeoff(results: Dict, path) -> None:
     """Accuracy under attack vs false-reject rate as theta varies, NR and DNR, one line per eps (run 0)."""
-    names = list(results["datasets"])
-    fig, axes = plt.subplots(len(names), 2, figsize=(10, 3.6 * len(names)), squeeze=False)
-    for row, name in enumerate(names):
-        trade = results["datasets"][name]["aggregate"]["tradeoff"]
+    sets = datasets(results)
+    fig, axes = plt.subplots(len(sets), 2, figsize=(10, 3.6 * len(sets)), squeeze=False)
+    for row, (name, ds) in enumerate(sets.items()):
+        trade = ds.aggregate.tradeoff
         for col, m in enumerate(("nr", "dnr")):
             ax = axes[row][col]
             for eps, curve in trade[m].items():
@@ -53,21 +54,21 @@ def tradeoff(results: Dict, path) -> None:
 def gallery(results: Dict, path) -> None:
     """Source, magnified perturbation and adversarial image per model (Fig. 5 MNIST, Fig. 6 CIFAR-10)."""
     rows = []
-    for name, ds in results["datasets"].items():
-        for m in ("dnn", "nr", "dnr"):
-            pt = next((p for p in ds["runs"][0]["curves"][m] if "gallery" in p), None)
+    for name, ds in datasets(results).items():
+        for m in MODELS:
+            pt = next((p for p in ds.runs[0].curves[m] if p.gallery is not None), None)
             if pt is not None:
-                rows.append((name, m, pt["eps"], pt["gallery"]))
+                rows.append((name, m, pt.eps, pt.gallery))
     if not rows:
         return
     fig, axes = plt.subplots(len(rows), 3, figsize=(6, 2 * len(rows)), squeeze=False)
     for r, (name, m, eps, g) in enumerate(rows):
-        x, adv = np.asarray(g["x"]), np.asarray(g["adv"])
+        x, adv = g.x, g.adv
         delta = adv - x
         scale = np.abs(delta).max() or 1.0
         shown = [x, 0.5 + 0.5 * delta / scale, adv]
-        verdict = "reject" if g["rejected"] else f"class {g['pred']}"
-        titles = [f"{name} true {g['true']}", f"{m.upper()} perturbation (x{0.5 / scale:.1f})",
+        verdict = "reject" if g.rejected else f"class {g.pred}"
+        titles = [f"{name} true {g.true}", f"{m.upper()} perturbation (x{0.5 / scale:.1f})",
                   f"eps {eps:g}: {verdict}"]
         for c in range(3):
             img = np.clip(shown[c], 0, 1)

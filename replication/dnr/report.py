@@ -5,11 +5,12 @@ import json
 from typing import Dict, List
 
 from replication import deviations, protocols
-from replication.dnr import claims
+from replication.dnr import claims, records
+from replication.dnr.records import DatasetResult
 from replication.report import scope_lines
 
 
-def claim_lines(name: str, ds: Dict) -> List[str]:
+def claim_lines(name: str, ds: DatasetResult) -> List[str]:
     """The paper's checkable claims, each with its rule, measured interval, verdict and (if undecided) the N that
     would decide it."""
     lines = ["Checkable claims (per-sample intervals; verdicts: supported / contradicted / inconclusive at this "
@@ -19,11 +20,11 @@ def claim_lines(name: str, ds: Dict) -> List[str]:
         lines.append(f"| {c.claim} | {c.rule} | {c.measured} | **{c.verdict}** | {c.need} |")
     d = claims.dnr_minus_nr(ds)
     lines += ["", "DNR - NR accuracy per eps (paired bootstrap over the same test samples, points): " +
-              ", ".join(f"eps {e:g}: {iv.text(1)}" for e, iv in zip(ds["aggregate"]["eps"][1:], d["per_eps"])), ""]
+              ", ".join(f"eps {e:g}: {iv.text(1)}" for e, iv in zip(ds.aggregate.eps[1:], d["per_eps"])), ""]
     return lines
 
 
-def line_search_lines(ds: Dict) -> List[str]:
+def line_search_lines(ds: DatasetResult) -> List[str]:
     """The paper's step search (Algorithm 1) against secml's, which may also shrink the step, on run 0."""
     rows = claims.line_search(ds)
     if not rows:
@@ -38,11 +39,10 @@ def line_search_lines(ds: Dict) -> List[str]:
     return lines + [""]
 
 
-def _restart_section(ds: Dict) -> List[str]:
+def _restart_section(ds: DatasetResult) -> List[str]:
     """Accuracy under the paper's attack beside accuracy once secml's double-initialisation restart is added."""
-    agg = ds["aggregate"]
-    if "double_init" not in agg or not all("evaded" in pt for run in ds["runs"]
-                                           for pts in run["double_init"].values() for pt in pts[1:]):
+    agg = ds.aggregate
+    if not claims.restart_complete(ds):
         return []
     first = {m: claims.accuracy_intervals(ds, m) for m in claims.MODELS}
     again = {m: claims.accuracy_intervals(ds, m, restart=True) for m in claims.MODELS}
@@ -51,49 +51,49 @@ def _restart_section(ds: Dict) -> List[str]:
              "into the ball, on the samples the first run did not evade. Accuracy % [95% interval], paper's attack "
              "-> with the restart:", "",
              "| eps | DNN | NR | DNR |", "|---|---|---|---|"]
-    for i, e in enumerate(agg["eps"][1:], 1):
+    for i, e in enumerate(agg.eps[1:], 1):
         cells = [f"{first[m][i].text(1)} -> {again[m][i].text(1)}" for m in claims.MODELS]
         lines.append(f"| {e:g} | " + " | ".join(cells) + " |")
-    flagged = agg.get("double_init_sanity", [])
+    flagged = agg.double_init_sanity or []
     lines += ["", "With the restart the sanity criterion " + ("still flags: " + "; ".join(flagged) if flagged else
               "passes: the accuracy left at the largest eps under the paper's attack was the attack's local minima, "
-              "not robustness." if agg["sanity"] else "passes.")]
+              "not robustness." if agg.sanity else "passes.")]
     return lines
 
 
-def _dataset_section(name: str, ds: Dict, p: Dict) -> List[str]:
-    agg = ds["aggregate"]
+def _dataset_section(name: str, ds: DatasetResult, p: Dict) -> List[str]:
+    agg = ds.aggregate
     lines = [f"## {name}", "",
-             f"Network `{ds['network']}` ({ds['network_params']:,} parameters), trained on {p['dnn_train']:,} "
+             f"Network `{ds.network}` ({ds.network_params:,} parameters), trained on {p['dnn_train']:,} "
              "images for "
              f"{p['epochs']} epochs (paper: {getattr(protocols.dnr('paper'), name).epochs}). SVM features from Keras "
              "layers "
-             f"`{'`, `'.join(ds['feature_layers'])}` (NR: `{ds['feature_layers'][-1]}`). {p['runs']} run(s) of "
+             f"`{'`, `'.join(ds.feature_layers)}` (NR: `{ds.feature_layers[-1]}`). {p['runs']} run(s) of "
              f"{p['svm_train']:,} SVM-training / {p['validation']:,} validation (theta) / {p['test']:,} test samples "
              f"from outside the network's training set. PGD: eta {p['pgd_eta']}, {p['pgd_doublings']} doublings, "
              f"at most {p['pgd_max_iter']} iterations, stop at |dOmega| <= {p['pgd_tol']}.", ""]
-    if agg["sanity"]:
+    if agg.sanity:
         lines += ["> **EVALUATION FLAGGED** by the paper's own criterion on the mean curves (the attack, not the "
                   "defense, is the suspect; the claims table judges it with its interval):", ""]
-        lines += [f"> - {s}" for s in agg["sanity"]] + [""]
+        lines += [f"> - {s}" for s in agg.sanity] + [""]
     else:
         lines += ["Evaluation sanity on the mean curves (accuracy ~0 at the largest eps, non-increasing with eps): "
                   "no flag (the claims table judges it with its interval).", ""]
     acc = {m: claims.accuracy_intervals(ds, m) for m in claims.MODELS}
-    rej = {m: [claims.rejection_interval(ds, m, i) for i in range(len(agg["eps"]))] for m in ("nr", "dnr")}
+    rej = {m: [claims.rejection_interval(ds, m, i) for i in range(len(agg.eps))] for m in ("nr", "dnr")}
     n = acc["dnn"][0].n
     lines += ["| eps | DNN acc | NR acc | NR reject | DNR acc | DNR reject |", "|---|---|---|---|---|---|"]
-    for i, e in enumerate(agg["eps"]):
+    for i, e in enumerate(agg.eps):
         lines.append(f"| {e:g} | {acc['dnn'][i].text(1)} | {acc['nr'][i].text(1)} | {rej['nr'][i].text(1)} "
                      f"| {acc['dnr'][i].text(1)} | {rej['dnr'][i].text(1)} |")
-    lines += ["", f"%, mean over runs [95% interval; N = {n} test samples over {len(ds['runs'])} run(s)]. At eps = 0 "
+    lines += ["", f"%, mean over runs [95% interval; N = {n} test samples over {len(ds.runs)} run(s)]. At eps = 0 "
               "rejects count as errors; at eps > 0 a reject counts as correct.", ""]
     lines += claim_lines(name, ds)
     lines += _restart_section(ds)
     lines += [""] + line_search_lines(ds)
     lines += ["", "SVM parameters and thresholds per run:", ""]
-    for r, run in enumerate(ds["runs"]):
-        d, eq = run["defenses"], run["equality"]
+    for r, run in enumerate(ds.runs):
+        d, eq = run.defenses, run.equality
         lines.append(f"- run {r}: (C, gamma) {d['params']['source']}: layers {d['params']['layers']}, combiner "
                      f"{d['params']['combiner']}, NR {d['params']['nr']}; theta NR {d['theta']['nr']:.4f}, DNR "
                      f"{d['theta']['dnr']:.4f}; TF vs scikit-learn max relative difference NR "
@@ -131,7 +131,8 @@ def render(r: Dict) -> str:
               "runs when wider; paired bootstrap over the same samples for DNR - NR). A claim is **supported** when "
               "the whole interval satisfies its rule, **contradicted** when none of it does, **inconclusive** "
               "otherwise, with the sample size that would decide it.", ""]
-    for name, ds in r["datasets"].items():
+    datasets = records.datasets(r)
+    for name, ds in datasets.items():
         lines += _dataset_section(name, ds, p[name])
     lines += deviations.section(deviation_items(r), p["level"])
     f = r["figures"]
@@ -143,7 +144,7 @@ def render(r: Dict) -> str:
               "dashed line: the 10% operating point.", "", f"![gallery]({f['gallery']})", "",
               "Fig. 5/6: source, magnified perturbation and adversarial example per model.", "",
               "## Wall time", "",
-              ", ".join(f"{n}: {ds['seconds_this_invocation']:.0f} s" for n, ds in r["datasets"].items())
+              ", ".join(f"{n}: {ds.seconds_this_invocation:.0f} s" for n, ds in datasets.items())
               + f" (this invocation; {len(r['resumed_units'])} units resumed from earlier runs)", "",
               "## Protocol (verbatim)", "", "```", json.dumps(p, indent=2), "```", ""]
     return "\n".join(lines)
