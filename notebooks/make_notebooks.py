@@ -71,7 +71,7 @@ NOTEBOOKS = {
                       "weak other | '\n"
                       "                                'adaptive other | adaptive - weak / 2 | collapse |',\n"
                       "                                '|---|---|---|---|---|---|---|---|']\n"
-                      "                               + report.collapse_rows(results['curves']) + [''] + "
+                      "                               + report.collapse_rows(results) + [''] + "
                       "report.style_lines(results))))"),
         new_markdown_cell("## Where each defense fails"),
         new_code_cell("for model, fails in results['axis']['fails'].items():\n"

@@ -2,7 +2,8 @@
 backend)."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Tuple
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, List, Optional
 
 import matplotlib
 
@@ -20,11 +21,35 @@ def percent_axis(ax, title: str, xlabel: str, ylabel: str = "%", legend: bool = 
         ax.legend(fontsize=legend_size)
 
 
-def draw(results: Dict, store, figures: Dict[str, Tuple[str, Callable]]) -> Dict[str, str]:
-    """Draw each figure (key: (file name, function(results, path))) into the run folder; the names by key."""
-    for name, draw_one in figures.values():
-        draw_one(results, store.path(name))
-    return {key: name for key, (name, _) in figures.items()}
+@dataclass(frozen=True)
+class Figure:
+    """One figure of a report, in one place: the key `results["figures"]` names its file by, the file, what draws it
+    from a run's results (None where the experiment draws it from more than its results), its alt text and
+    caption."""
+
+    key: str
+    file: str
+    draw: Optional[Callable[[Dict, object], None]]
+    alt: str
+    caption: str = ""
+
+    def markdown(self, files: Dict[str, str]) -> List[str]:
+        """The report's lines for this figure (none when the run did not draw it)."""
+        if self.key not in files:
+            return []
+        return [f"![{self.alt}]({files[self.key]})", ""] + ([self.caption, ""] if self.caption else [])
+
+
+def by_key(*figures: Figure) -> Dict[str, Figure]:
+    """An experiment's figures by key."""
+    return {fig.key: fig for fig in figures}
+
+
+def draw(results: Dict, store, figures: Iterable[Figure]) -> Dict[str, str]:
+    """Draw each figure into the run folder; the file names by key."""
+    for fig in figures:
+        fig.draw(results, store.path(fig.file))
+    return {fig.key: fig.file for fig in figures}
 
 
 def save(fig, path, dpi: int = 120) -> None:

@@ -63,6 +63,8 @@ DNR_SVM_PARAMS: Dict[str, Dict[str, Tuple[float, float]]] = {
                 "combiner": (1e-4, 1), "nr": (0.1, 1e-2)},
 }
 DNR_EPS_GRID = {"mnist": (0, 0.5, 1, 1.5, 2, 3, 4, 5), "cifar10": (0, 0.05, 0.1, 0.2, 0.4, 1, 2)}
+# The eps of the paper's example figures, where it shows the undefended DNN evaded (Fig. 5: MNIST; Fig. 6: CIFAR-10).
+DNR_EXAMPLE_EPS = {"mnist": 1.0, "cifar10": 0.2}
 DNR_CLEAN_REJECT_RATE = Published(10, f"{_B}, Section 4.1 (theta rejects 10% of clean samples)")
 
 # Not a paper's number: the authors' library secml (Sotgiu et al.'s own code) timed on the configuration of

@@ -57,20 +57,20 @@ def dnr(r: Dict) -> List[str]:
 
 
 def unified(r: Dict) -> List[str]:
-    from replication.unified import claims, report
+    from replication.unified import claims, records, report
     from replication.unified.models import LABELS, MODELS
 
-    y, axis = np.asarray(r["y"]), r["axis"]
+    y, axis = np.asarray(r["y"]), records.axis(r)
     acc = {m: claims.accuracy_intervals(axis, m, y) for m in MODELS}
     lines = [f"**Unified axis** (`{r['protocol']['level']}`, seed {r['seed']}, N = {len(y)} test digits): worst-case "
              "accuracy % [95% interval]", "", "| eps | " + " | ".join(LABELS[m] for m in MODELS) + " |",
              "|---" * (len(MODELS) + 1) + "|"]
-    lines += [f"| {e:g} | " + " | ".join(acc[m][i].text(0) for m in MODELS) + " |" for i, e in enumerate(axis["eps"])]
+    lines += [f"| {e:g} | " + " | ".join(acc[m][i].text(0) for m in MODELS) + " |" for i, e in enumerate(axis.eps)]
     d = claims.dnr_minus_nr(axis, y)
     lines += ["", f"DNR - NR (worst case, paired, mean over eps > 0): {d['mean'].text(1)} points: {d['verdict']}.", "",
               "| attacks | eps | weak: detected % | adaptive: detected % | weak: other digit % | adaptive: other "
               "digit % | adaptive - weak / 2 | collapse |", "|---|---|---|---|---|---|---|---|"]
-    return lines + report.collapse_rows(r["curves"]) + [""] + report.style_lines(r)
+    return lines + report.collapse_rows(r) + [""] + report.style_lines(r)
 
 
 def main(argv=None) -> int:

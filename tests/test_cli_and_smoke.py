@@ -89,6 +89,24 @@ def test_smoke_report_has_every_table_and_figure(smoke_run):
     assert "verdicts" in "\n".join(summary.background(saved))
 
 
+def test_background_records_keep_every_field_of_results_and_units(smoke_run):
+    """The typed records read and write results.json and each kind of unit file unchanged."""
+    from replication.background import records
+    from replication.results import jsonable
+    out, _ = smoke_run
+    same = lambda record, saved: json.loads(json.dumps(jsonable(record))) == saved  # noqa: E731
+    saved = json.loads((out / "results.json").read_text())
+    assert all(same(s, d) for s, d in zip(records.splits(saved), saved["splits"]))
+    for key, read in (("carlini", records.carlini), ("letter_selection", records.letter_selection),
+                      ("aggregate", records.aggregate)):
+        assert saved[key] and same(read(saved), saved[key]), key
+    assert records.carlini(saved).attacks["defense"].per_attack is not None
+    for name, cls in (("split0", records.Split), ("carlini", records.Carlini),
+                      ("carlini/baseline", records.CarliniAttack), ("letter_selection", records.LetterSelection)):
+        unit = json.loads((out / "units" / f"{name}.json").read_text())["result"]
+        assert same(cls.from_dict(unit), unit), name
+
+
 def test_smoke_numbers_stay_in_their_fixed_seed_range(smoke_run):
     """Seed 0 regression ranges (measured here; wide enough for other CPUs' kernels, narrow enough to catch a
     broken selection, training or attack)."""

@@ -45,8 +45,9 @@ def test_published_numbers_are_complete_and_sourced():
 
 
 def test_background_report_flags_untrained_models():
+    from replication.background.records import Aggregate, Carlini
     from replication.background.report import model_warnings
     ok = {"correct": {"mean": 99.0}}
-    r = {"aggregate": {"clean": {"baseline": ok, "defense": ok}},
-         "carlini": {"clean": {"baseline": {"correct": 10.8}, "defense": {"correct": 92.6}}}}
+    r = {"aggregate": Aggregate({}, {"baseline": ok, "defense": ok}, {}, {}, {}, {}),
+         "carlini": Carlini("", {}, {"baseline": {"correct": 10.8}, "defense": {"correct": 92.6}}, 0, "", {})}
     assert model_warnings(r) == ["digits model (Carlini stage): clean accuracy 10.8%"]

@@ -92,6 +92,22 @@ def test_smoke_run_writes_every_part(unified_smoke_run, data_dir):
     assert len(again["resumed_units"]) >= len(list((out / "units").rglob("*.json")))
 
 
+def test_records_keep_every_field_of_results_and_units(unified_smoke_run):
+    """The typed records read and write results.json and each kind of unit file unchanged."""
+    from replication.results import jsonable
+    from replication.unified import records
+    out, _ = unified_smoke_run
+    same = lambda record, saved: json.loads(json.dumps(jsonable(record))) == saved  # noqa: E731
+    saved = json.loads((out / "results.json").read_text())
+    assert same(records.axis(saved), saved["axis"]) and same(records.curves(saved), saved["curves"])
+    assert saved["axis"]["restart"] and saved["axis"]["reject_aware"]  # the optional parts are among those checked
+    units = [json.loads(p.read_text())["result"] for p in (out / "units").rglob("eps*.json")]
+    restarts = [u for u in units if "restart_gain" in u]
+    assert restarts and all(same(records.RestartPoint.from_dict(u), u) for u in restarts)
+    points = [u for u in units if "margin" in u]
+    assert points and all(same(records.AttackPoint.from_dict(u), u) for u in points)
+
+
 def test_style_control_tells_separable_styles_from_one_style():
     from replication.unified import style
     rng = np.random.default_rng(0)
@@ -120,12 +136,17 @@ def test_style_control_counts_detections_on_emnist_digits():
 
 def test_worst_case_claims_use_every_attack_per_sample():
     from replication.unified import claims
+    from replication.unified.records import AttackPoint, Axis, RestartPoint
     y = np.array([0, 0, 0, 0])
-    clean = {"eps": 0.0, "pred": [0, 0, 0, 0], "margin": [1.0, 1.0, 1.0, -1.0]}
-    adv = {"eps": 1.0, "pred": [1, 0, 0, 0], "margin": [1.0, 1.0, 1.0, 1.0]}        # evades sample 0
-    aware = {"eps": 1.0, "pred": [0, 1, 0, 0], "margin": [1.0, 1.0, -1.0, 1.0]}      # evades 1; 2 detected
-    axis = {"eps": [0.0, 1.0], "points": {"nr": [clean, adv]}, "restart": {"nr": [{}, {"evaded": [0, 0, 0, 1]}]},
-            "reject_aware": {"nr": [clean, aware]}}
+    point = lambda eps, pred, margin: AttackPoint(eps, 0.0, 0.0, 0.0, 0.0, 0.0, np.array(pred),  # noqa: E731
+                                                  np.array(margin), {})
+    clean = point(0.0, [0, 0, 0, 0], [1.0, 1.0, 1.0, -1.0])
+    adv = point(1.0, [1, 0, 0, 0], [1.0, 1.0, 1.0, 1.0])        # evades sample 0
+    aware = point(1.0, [0, 1, 0, 0], [1.0, 1.0, -1.0, 1.0])      # evades 1; 2 detected
+    restart = RestartPoint(1.0, 0.0, 0.0, 0, np.array([0, 0, 0, 1], bool))  # evades 3
+    axis = Axis([0.0, 1.0], {"nr": [clean, adv]}, {"nr": [RestartPoint(0.0, 0.0, 0.0, 0, np.zeros(4, bool)),
+                                                          restart]},
+                {"nr": [clean, aware]}, {}, {}, [], [], [], {})
     c = claims.correct_per_sample(axis, "nr", y)
     assert c[:, 0].tolist() == [1, 1, 1, 0] and c[:, 1].tolist() == [0, 0, 1, 0]
 

@@ -1,17 +1,16 @@
 """Section VI.B / Table IV: targeted Carlini-Wagner L2 on models trained on EMNIST Balanced."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from replication.attacks import FixedCarliniWagnerL2
 from replication.background import assembly, training
 from replication.background.outcomes import outcome_fractions
+from replication.background.records import Carlini, CarliniAttack, PerAttack
 from replication.protocols import BACKGROUND, BackgroundProtocol
 from replication.results import RunStore
-
-MODELS = ("baseline", "defense")
 
 
 def targets_for(labels: np.ndarray) -> np.ndarray:
@@ -19,7 +18,7 @@ def targets_for(labels: np.ndarray) -> np.ndarray:
     return np.array([t for y in labels for t in range(10) if t != y], dtype=np.int64)
 
 
-def attack_model(model, x_src: np.ndarray, y_src: np.ndarray, p, progress: bool) -> Dict:
+def attack_model(model, x_src: np.ndarray, y_src: np.ndarray, p, progress: bool) -> CarliniAttack:
     """Attack each source towards every other digit; success = classified as the target."""
     x = np.repeat(x_src, 9, axis=0)
     targets = targets_for(y_src)
@@ -31,21 +30,18 @@ def attack_model(model, x_src: np.ndarray, y_src: np.ndarray, p, progress: bool)
     adv, found, l2 = attack.attack_with_info(x)
     pred = training.classify(defense, adv)
     success = pred == targets
-    return {
-        "n": int(len(x)),
-        "success_rate": 100.0 * float(success.mean()),
-        "found_by_attack": 100.0 * float(found.mean()),
-        "outcomes": outcome_fractions(pred, np.repeat(y_src, 9)),
-        "l2_mean": float(l2[success].mean()) if success.any() else None,
-        "l2_median": float(np.median(l2[success])) if success.any() else None,
-        "per_attack": {"success": success, "l2": l2, "pred": pred, "target": targets},
-        "gallery": {"x": x[:9].tolist(), "adv": adv[:9].tolist(), "pred": pred[:9].tolist(),
-                    "target": targets[:9].tolist()},
-    }
+    return CarliniAttack(
+        n=int(len(x)), success_rate=100.0 * float(success.mean()), found_by_attack=100.0 * float(found.mean()),
+        outcomes=outcome_fractions(pred, np.repeat(y_src, 9)),
+        l2_mean=float(l2[success].mean()) if success.any() else None,
+        l2_median=float(np.median(l2[success])) if success.any() else None,
+        gallery={"x": x[:9].tolist(), "adv": adv[:9].tolist(), "pred": pred[:9].tolist(),
+                 "target": targets[:9].tolist()},
+        per_attack=PerAttack(success, l2, pred, targets))
 
 
 def run_carlini(store: RunStore, pool: assembly.Pool, kept: Sequence[str], protocol: BackgroundProtocol,
-                data_dir: Optional[str], seed: int, progress: bool = True) -> Dict:
+                data_dir: Optional[str], seed: int, progress: bool = True) -> Carlini:
     """Train the Balanced-variant baseline and defense (checkpointed), then attack both (a unit each)."""
     p = protocol.carlini
     images, orig, origin = assembly.balanced_data(pool, p.per_class, data_dir, seed)
@@ -60,10 +56,9 @@ def run_carlini(store: RunStore, pool: assembly.Pool, kept: Sequence[str], proto
     clean = {n: training.classify(training.defense_of(m), x_test) for n, m in models.items()}
     ok = np.flatnonzero((clean["baseline"] == y_test) & (clean["defense"] == y_test))
     src = np.random.default_rng(seed).permutation(ok)[:p.sources]
-    out = {"data": origin, "train_counts": {n: int(len(sets[f"{n}_train"])) for n in models},
-           "clean": {n: outcome_fractions(c, y_test) for n, c in clean.items()},
-           "sources": int(len(src)), "targets": "every other digit for each source (9 per source)"}
-    for name, model in models.items():  # one unit per model: the paper's attack runs for hours on a CPU
-        out[name] = store.unit(f"carlini/{name}", lambda model=model: attack_model(model, x_test[src], y_test[src],
-                                                                                   p, progress))
-    return out
+    attacks = {name: CarliniAttack.from_dict(store.unit(  # one unit per model: hours per attack on a CPU
+        f"carlini/{name}", lambda model=model: attack_model(model, x_test[src], y_test[src], p, progress)))
+        for name, model in models.items()}
+    return Carlini(origin, {n: int(len(sets[f"{n}_train"])) for n in models},
+                   {n: outcome_fractions(c, y_test) for n, c in clean.items()}, int(len(src)),
+                   "every other digit for each source (9 per source)", attacks)

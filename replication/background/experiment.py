@@ -10,10 +10,11 @@ import numpy as np
 from replication import published, runtime
 from replication.background import assembly, carlini, letters, training
 from replication.background.outcomes import mean_std, outcome_fractions
+from replication.background.records import MODELS, Aggregate, Carlini, LetterSelection, Split, WeakAttack
 from replication.background.weak_attacks import NORMS, weak_attack
 from replication.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.protocols import BACKGROUND, WHOLE, BackgroundProtocol, Scope
-from replication.results import RunStore, data_digest, run_fingerprint, write_json
+from replication.results import RunStore, data_digest, jsonable, run_fingerprint, write_json
 
 
 def fold_predictor(store: RunStore, images: np.ndarray, labels: np.ndarray, p: BackgroundProtocol, seed: int):
@@ -27,34 +28,35 @@ def fold_predictor(store: RunStore, images: np.ndarray, labels: np.ndarray, p: B
     return fit_predict
 
 
-def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir, seed: int) -> Dict:
+def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir,
+                   seed: int) -> LetterSelection:
     """Section IV.A on EMNIST Balanced (or a class-balanced pool sample), one unit per fold."""
     images, labels, origin = assembly.balanced_data(pool, p.selection_per_class, data_dir, seed)
     matrix = letters.run_selection(labels, p.selection_folds, p.selection_repeats, seed,
                                    fold_predictor(store, images, labels, p, seed))
     rates = letters.letter_rates(matrix)
     kept = letters.select(rates, p.selection_threshold)
-    return {"data": origin, "samples": int(len(labels)), "rates": rates, "kept": kept,
-            "agreement": letters.agreement(kept, published.KEPT_LETTERS, published.REMOVED_LETTERS)}
+    return LetterSelection(origin, int(len(labels)), rates, kept,
+                           letters.agreement(kept, published.KEPT_LETTERS, published.REMOVED_LETTERS))
 
 
 def letter_choice(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir, seed: int):
     """(the selection's unit or None, the letters kept as background): measured (Section IV.A) or published."""
     if p.letters != "measured":
         return None, published.KEPT_LETTERS
-    selection = store.unit("letter_selection", lambda: select_letters(store, pool, p, data_dir, seed),
-                           inner=p.selection_folds * p.selection_repeats)
-    return selection, selection["kept"]
+    selection = LetterSelection.from_dict(store.unit("letter_selection", lambda: select_letters(
+        store, pool, p, data_dir, seed), inner=p.selection_folds * p.selection_repeats))
+    return selection, selection.kept
 
 
 def split_unit(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, p: BackgroundProtocol,
-               seed: int) -> Dict:
-    return store.unit(f"split{i}", lambda: run_split(store, i, pool, labels, p, seed))
+               seed: int) -> Split:
+    return Split.from_dict(store.unit(f"split{i}", lambda: run_split(store, i, pool, labels, p, seed)))
 
 
-def carlini_unit(store: RunStore, pool: assembly.Pool, kept, p: BackgroundProtocol, data_dir, seed: int) -> Dict:
-    return store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, p, data_dir, seed),
-                      inner=len(carlini.MODELS))
+def carlini_unit(store: RunStore, pool: assembly.Pool, kept, p: BackgroundProtocol, data_dir, seed: int) -> Carlini:
+    return Carlini.from_dict(store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, p, data_dir, seed),
+                                        inner=len(MODELS)))
 
 
 def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str], seed: int, key: str) -> None:
@@ -91,7 +93,7 @@ def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed:
 
 
 def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, p: BackgroundProtocol,
-              seed: int) -> Dict:
+              seed: int) -> Split:
     """Train baseline and defense on split i; clean accuracy, FGS/FG at the paper's eps and over the grids."""
     sets = assembly.split_sets(labels, assembly.make_split(labels, p.test_fraction, seed + i))
     models = {
@@ -101,33 +103,30 @@ def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, 
     }
     x, y = training.to_input(pool.images[sets["test"]]), labels[sets["test"]]
     curve_idx = np.random.default_rng(seed + i).permutation(len(y))[:p.curve_samples or len(y)]
-    out = {"counts": assembly.table1_counts(labels, sets), "clean": {}, "curves": {}}
+    out = Split(assembly.table1_counts(labels, sets), {}, WeakAttack({}, {}), WeakAttack({}, {}), {})
     for name, model in models.items():
         defense = training.defense_of(model)
-        out["clean"][name] = outcome_fractions(training.classify(defense, x), y)
+        out.clean[name] = outcome_fractions(training.classify(defense, x), y)
         for attack, eps in (("fgs", p.fgs_eps), ("fg", p.fg_eps)):
             adv = weak_attack(defense, x, y, attack, eps)
-            out.setdefault(attack, {})[name] = outcome_fractions(training.classify(defense, adv), y)
-            out[attack][f"{name}_l2_mean"] = float(np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)).mean())
+            getattr(out, attack).outcomes[name] = outcome_fractions(training.classify(defense, adv), y)
+            getattr(out, attack).l2_mean[name] = float(np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)).mean())
             grid = p.fgs_grid if attack == "fgs" else p.fg_grid
             xs, ys = x[curve_idx], y[curve_idx]
-            out["curves"].setdefault(attack, {})[name] = [
+            out.curves.setdefault(attack, {})[name] = [
                 outcome_fractions(training.classify(defense, weak_attack(defense, xs, ys, attack, e)), ys)
                 for e in grid]
     return out
 
 
-def aggregate(splits) -> Dict:
+def aggregate(splits: List[Split]) -> Aggregate:
     """Mean/std over splits of every table quantity, and mean curves."""
-    agg: Dict = {"counts": {k: float(np.mean([s["counts"][k] for s in splits])) for k in splits[0]["counts"]}}
-    for table in ("clean", "fgs", "fg"):
-        agg[table] = {m: mean_std([s[table][m] for s in splits]) for m in ("baseline", "defense")}
-    agg["curves"] = {a: {m: [mean_std([s["curves"][a][m][j] for s in splits])
-                             for j in range(len(splits[0]["curves"][a][m]))]
-                         for m in ("baseline", "defense")} for a in NORMS}
-    agg["l2_mean"] = {a: {m: float(np.mean([s[a][f"{m}_l2_mean"] for s in splits])) for m in ("baseline", "defense")}
-                      for a in NORMS}
-    return agg
+    tables = {t: {m: mean_std([s.outcomes(t)[m] for s in splits]) for m in MODELS} for t in ("clean", "fgs", "fg")}
+    return Aggregate(
+        counts={k: float(np.mean([s.counts[k] for s in splits])) for k in splits[0].counts}, **tables,
+        curves={a: {m: [mean_std([s.curves[a][m][j] for s in splits]) for j in range(len(splits[0].curves[a][m]))]
+                    for m in MODELS} for a in NORMS},
+        l2_mean={a: {m: float(np.mean([getattr(s, a).l2_mean[m] for s in splits])) for m in MODELS} for a in NORMS})
 
 
 def open_store(protocol: BackgroundProtocol, out: Path, pool: assembly.Pool, seed: int, fork: bool) -> RunStore:
@@ -141,7 +140,7 @@ def unit_count(p: BackgroundProtocol, scope: Scope = WHOLE) -> int:
     """Units of a run in `scope`: the letter-selection folds and their summary (measured letters), the splits,
     Carlini (an attack per model, and their summary)."""
     letter_units = p.selection_folds * p.selection_repeats + 1 if p.letters == "measured" else 0
-    return letter_units + scope.count("splits", p.splits) + (1 + len(carlini.MODELS) if scope.carlini else 0)
+    return letter_units + scope.count("splits", p.splits) + (1 + len(MODELS) if scope.carlini else 0)
 
 
 def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
@@ -160,7 +159,7 @@ def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: 
     labels = assembly.relabel(pool.labels, kept)
     splits = [split_unit(store, i, pool, labels, protocol, seed) for i in range(n_splits)]
     cw = carlini_unit(store, pool, kept, protocol, data_dir, seed) if scope.carlini else None
-    results = {
+    results = jsonable({
         "experiment": "background", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
         "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
         "scope": scope.to_dict(), "left_out": scope.left_out(protocol), "engine": engine.describe(),
@@ -172,7 +171,7 @@ def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: 
                           ["letter_selection"] * (selection is not None) + [f"split{i}" for i in range(n_splits)]
                           + ["carlini"] * scope.carlini},
         "resumed_units": store.resumed, "units": {"expected": store.expected, "visited": store.visited},
-    }
+    })
     store.close_progress()
     from replication.background import figures, report
     results["figures"] = figures.draw_all(results, store, pool, labels, protocol, seed)

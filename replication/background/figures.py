@@ -10,8 +10,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from replication import published  # noqa: E402
-from replication.background import assembly  # noqa: E402
+from replication.background import assembly, records  # noqa: E402
 from replication.background.gallery import attack_images  # noqa: E402
+from replication.plotting import Figure, by_key, draw  # noqa: E402
 from replication.results import RunStore  # noqa: E402
 
 _STYLE = {"correct": "-", "other_digit": "--", "background": ":"}
@@ -24,7 +25,7 @@ def eps_curves(results: Dict, path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, attack, grid, paper_eps in ((axes[0], "fgs", p["fgs_grid"], p["fgs_eps"]),
                                          (axes[1], "fg", p["fg_grid"], p["fg_eps"])):
-        curves = results["aggregate"]["curves"][attack]
+        curves = records.aggregate(results).curves[attack]
         for model in ("baseline", "defense"):
             for cat, style in _STYLE.items():
                 if model == "baseline" and cat == "background":
@@ -62,9 +63,9 @@ def gallery(rows: List[Dict], path) -> None:
     plt.close(fig)
 
 
-def letter_rates(selection: Dict, threshold: float, path) -> None:
+def letter_rates(selection: records.LetterSelection, threshold: float, path) -> None:
     """Measured letter rate per letter, colored by the paper's kept/removed decision."""
-    rates = selection["rates"]
+    rates = selection.rates
     order = sorted(rates, key=lambda c: rates[c])
     colors = ["tab:green" if c in published.KEPT_LETTERS else "tab:red" for c in order]
     fig, ax = plt.subplots(figsize=(10, 3.2))
@@ -79,13 +80,24 @@ def letter_rates(selection: Dict, threshold: float, path) -> None:
     plt.close(fig)
 
 
+FIGURES = by_key(
+    Figure("curves", "eps_curves.png", eps_curves, "eps curves",
+           "Correct / other digit / background (% of test digits, mean and std band over splits) against eps; "
+           "the vertical line marks the paper's eps."),
+    Figure("gallery", "gallery.png", None, "gallery",  # drawn from the attacked images, not the results
+           "Originals and adversarials (split 0) with the predicted label (`bg` = background); Carlini rows show "
+           "one source digit attacked towards each other digit (`tN` = target)."),
+    Figure("letters", "letter_rates.png", None, "letter rates"))  # drawn from the letter selection
+
+
 def draw_all(results: Dict, store: RunStore, pool: assembly.Pool, labels: np.ndarray, protocol,
              seed: int) -> Dict[str, str]:
     """Draw every figure into the run folder; returns {figure: file name}."""
-    files = {"curves": "eps_curves.png", "gallery": "gallery.png"}
-    eps_curves(results, store.path(files["curves"]))
-    gallery(attack_images(store, pool, labels, protocol, seed, results["carlini"]), store.path(files["gallery"]))
-    if results["letter_selection"]:
-        files["letters"] = "letter_rates.png"
-        letter_rates(results["letter_selection"], protocol.selection_threshold, store.path(files["letters"]))
+    files = draw(results, store, [FIGURES["curves"]])
+    files["gallery"] = FIGURES["gallery"].file
+    gallery(attack_images(store, pool, labels, protocol, seed, records.carlini(results)), store.path(files["gallery"]))
+    selection = records.letter_selection(results)
+    if selection is not None:
+        files["letters"] = FIGURES["letters"].file
+        letter_rates(selection, protocol.selection_threshold, store.path(files["letters"]))
     return files

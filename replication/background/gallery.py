@@ -7,6 +7,7 @@ import keras
 import numpy as np
 
 from replication.background import assembly, training
+from replication.background.records import Carlini
 from replication.background.weak_attacks import weak_attack
 from replication.data import EMNIST_CHARS
 
@@ -17,7 +18,7 @@ def _name(label: int) -> str:
     return "bg" if label == assembly.BACKGROUND else EMNIST_CHARS[label]
 
 
-def attack_images(store, pool, labels: np.ndarray, protocol, seed: int, cw: Optional[Dict]) -> List[Dict]:
+def attack_images(store, pool, labels: np.ndarray, protocol, seed: int, cw: Optional[Carlini]) -> List[Dict]:
     """Gallery rows: originals, FGS and FG adversarials for both split-0 models, and Carlini targets (if run)."""
     sets = assembly.split_sets(labels, assembly.make_split(labels, protocol.test_fraction, seed))
     idx = sets["test"][:N_SHOW]
@@ -31,7 +32,7 @@ def attack_images(store, pool, labels: np.ndarray, protocol, seed: int, cw: Opti
             rows.append({"title": f"{model_name}\n{attack.upper()} {eps}", "images": list(adv),
                          "captions": [f"-> {_name(p)}" for p in pred]})
     for model_name in ("baseline", "defense") if cw else ():
-        g = cw[model_name]["gallery"]
+        g = cw.attacks[model_name].gallery
         rows.append({"title": f"{model_name}\nCarlini L2", "images": g["adv"],
                      "captions": [f"t{t} -> {_name(p)}" for t, p in zip(g["target"], g["pred"])]})
     return rows

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-import numpy as np
-
 from replication import deviations, protocols, published, stats
+from replication.background import figures, records
 from replication.background.assembly import BACKGROUND
 from replication.background.tables import MODELS, P, all_rows, carlini_success
 from replication.report import VERDICT_RULE, markdown_table, scope_lines, verdict_counts
@@ -18,15 +17,14 @@ CARLINI_COST_MARGIN = 0.10  # "no costlier": the defense's mean L2 at most 10% a
 def carlini_claim(r: Dict) -> List[str]:
     """Section VI.B's claim (the background class does not stop or detect strong attacks), judged on success,
     detection and the L2 distances of both models, each with its interval."""
-    c = r["carlini"]
-    if not c:
+    c = records.carlini(r)
+    if c is None:
         return [NOT_IN_SCOPE, ""]
-    if "per_attack" not in c["baseline"]:
+    base, dfn = c.attacks["baseline"].per_attack, c.attacks["defense"].per_attack
+    if base is None or dfn is None:
         return ["(per-attack outcomes not recorded in this run)", ""]
-    base, dfn = c["baseline"]["per_attack"], c["defense"]["per_attack"]
-    ok_b, ok_d = np.asarray(base["success"], bool), np.asarray(dfn["success"], bool)
-    both = ok_b & ok_d
-    detected = np.asarray(dfn["pred"]) == BACKGROUND
+    both = base.success & dfn.success
+    detected = dfn.pred == BACKGROUND
     det = stats.wilson(int(detected.sum()), len(detected))
     published_rates = " / ".join(f"{P[f'table4/carlini/{m}'].value:g}%" for m in MODELS)
     lines = [f"Table IV's Carlini row ({published_rates}) cannot tell a right attack from a wrong one, and the paper "
@@ -39,7 +37,7 @@ def carlini_claim(r: Dict) -> List[str]:
     lines.append(f"| adversarials the defense classifies as background | {det.text()} | {det.n} | "
                  f"{stats.at_most(det, 5.0)} (at most 5%) |")
     if both.any():
-        l2_b, l2_d = np.asarray(base["l2"])[both], np.asarray(dfn["l2"])[both]
+        l2_b, l2_d = base.l2[both], dfn.l2[both]
         diff = stats.bootstrap_mean(l2_d - l2_b, scale=1.0)
         allowed = CARLINI_COST_MARGIN * float(l2_b.mean())
         verdict = stats.at_most(diff, allowed)
@@ -70,26 +68,26 @@ def _header(r: Dict) -> List[str]:
 
 
 def _letters(r: Dict) -> List[str]:
-    s = r["letter_selection"]
-    if not s:
+    s = records.letter_selection(r)
+    if s is None:
         return ["## Confusing-letter selection", "", "Skipped (`letters=published`): the paper's set was used.", ""]
-    a = s["agreement"]
+    a = s.agreement
     lines = ["## Confusing-letter selection (Section IV.A)", "",
-             f"Data: {s['data']}, {s['samples']:,} samples; {r['protocol']['selection_folds']}-fold CV x "
+             f"Data: {s.data}, {s.samples:,} samples; {r['protocol']['selection_folds']}-fold CV x "
              f"{r['protocol']['selection_repeats']} repeats, {r['protocol']['selection_epochs']} epochs; keep letters "
              f"classified as letters >= {100 * r['protocol']['selection_threshold']:.0f}% of the time.", "",
-             f"- measured kept ({len(s['kept'])}): `{s['kept']}`",
+             f"- measured kept ({len(s.kept)}): `{s.kept}`",
              f"- published kept ({len(published.KEPT_LETTERS)}): `{published.KEPT_LETTERS}`; "
              f"removed: `{published.REMOVED_LETTERS}`",
              f"- agreement: {a['agree']} of {a['of']} letters get the paper's decision; kept only here: "
              f"`{a['kept_only_measured']}`; kept only by the paper: `{a['kept_only_published']}`",
-             f"- rank agreement (independent of the threshold): {_rank_agreement(s['rates'])} of the paper's "
+             f"- rank agreement (independent of the threshold): {_rank_agreement(s.rates)} of the paper's "
              f"{len(published.REMOVED_LETTERS)} removed letters are among the {len(published.REMOVED_LETTERS)} "
              "lowest measured rates", "",
              "| letter | measured % as letter | paper | here |", "|---|---|---|---|"]
-    for c, rate in sorted(s["rates"].items(), key=lambda kv: -kv[1]):
+    for c, rate in sorted(s.rates.items(), key=lambda kv: -kv[1]):
         lines.append(f"| {c} | {100 * rate:.2f} | {'kept' if c in published.KEPT_LETTERS else 'removed'} "
-                     f"| {'kept' if c in s['kept'] else 'removed'} |")
+                     f"| {'kept' if c in s.kept else 'removed'} |")
     return lines + [""]
 
 
@@ -100,22 +98,22 @@ def _rank_agreement(rates: Dict[str, float]) -> int:
 
 
 def _carlini(r: Dict) -> List[str]:
-    c, p = r["carlini"], r["protocol"]["carlini"]
-    if not c:
+    c, p = records.carlini(r), r["protocol"]["carlini"]
+    if c is None:
         return ["## Carlini-Wagner L2 (Section VI.B)", "", NOT_IN_SCOPE, ""]
     lines = ["## Carlini-Wagner L2 (Section VI.B)", "",
-             f"Models trained on {c['data']} (train: {c['train_counts']['baseline']:,} digits; defense "
-             f"{c['train_counts']['defense']:,} images). {c['sources']} correctly classified test digits, targets: "
-             f"{c['targets']}. Attack: our fixed CleverHans CW L2, {p['binary_search_steps']} binary-search steps x "
+             f"Models trained on {c.data} (train: {c.train_counts['baseline']:,} digits; defense "
+             f"{c.train_counts['defense']:,} images). {c.sources} correctly classified test digits, targets: "
+             f"{c.targets}. Attack: our fixed CleverHans CW L2, {p['binary_search_steps']} binary-search steps x "
              f"{p['max_iterations']} iterations, lr {p['learning_rate']}, initial const {p['initial_const']}, "
              f"confidence {p['confidence']}. Success = classified as the target digit.", "",
              "| model | clean correct % | attacks | success % | as background % | mean L2 (successful) | median L2 |",
              "|---|---|---|---|---|---|---|"]
     for m, name in MODELS.items():
-        a = c[m]
+        a = c.attacks[m]
         fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
-        lines.append(f"| {name} | {c['clean'][m]['correct']:.2f} | {a['n']} | {a['success_rate']:.2f} | "
-                     f"{a['outcomes']['background']:.2f} | {fmt(a['l2_mean'])} | {fmt(a['l2_median'])} |")
+        lines.append(f"| {name} | {c.clean[m]['correct']:.2f} | {a.n} | {a.success_rate:.2f} | "
+                     f"{a.outcomes['background']:.2f} | {fmt(a.l2_mean)} | {fmt(a.l2_median)} |")
     return lines + [""]
 
 
@@ -126,10 +124,11 @@ def model_warnings(r: Dict) -> List[str]:
     """Models whose clean accuracy is too low for their attack results to mean anything."""
     found = []
     for m, name in MODELS.items():
-        acc = r["aggregate"]["clean"][m]["correct"]["mean"]
+        acc = records.aggregate(r).clean[m]["correct"]["mean"]
         if acc < MIN_CLEAN_ACCURACY:
             found.append(f"{name} model (splits): clean accuracy {acc:.1f}%")
-        acc = r["carlini"]["clean"][m]["correct"] if r["carlini"] else MIN_CLEAN_ACCURACY
+        c = records.carlini(r)
+        acc = c.clean[m]["correct"] if c is not None else MIN_CLEAN_ACCURACY
         if acc < MIN_CLEAN_ACCURACY:
             found.append(f"{name} model (Carlini stage): clean accuracy {acc:.1f}%")
     return found
@@ -149,21 +148,14 @@ def render(r: Dict) -> str:
               VERDICT_RULE, ""]
     for title, rows in groups.items():
         lines += [f"## {title}", "", markdown_table(rows), ""]
-    l2 = r["aggregate"]["l2_mean"]
+    l2 = records.aggregate(r).l2_mean
     lines += [f"Mean L2 of the weak attacks' perturbations (after clipping): FGS {l2['fgs']['baseline']:.2f} / "
               f"{l2['fgs']['defense']:.2f}, FG {l2['fg']['baseline']:.2f} / {l2['fg']['defense']:.2f} "
               f"(baseline / defense); the paper chose FG's eps {PAPER.fg_eps:g} to match FGS {PAPER.fgs_eps:g} in L2.",
               ""]
     lines += _carlini(r) + ["### The paper's claim on strong attacks, judged with intervals", ""] + carlini_claim(r)
     lines += _letters(r)
-    f = r["figures"]
-    lines += ["## Figures", "", f"![eps curves]({f['curves']})", "",
-              "Correct / other digit / background (% of test digits, mean and std band over splits) against eps; "
-              "the vertical line marks the paper's eps.", "", f"![gallery]({f['gallery']})", "",
-              "Originals and adversarials (split 0) with the predicted label (`bg` = background); Carlini rows show "
-              "one source digit attacked towards each other digit (`tN` = target).", ""]
-    if "letters" in f:
-        lines += [f"![letter rates]({f['letters']})", ""]
+    lines += ["## Figures", ""] + [line for fig in figures.FIGURES.values() for line in fig.markdown(r["figures"])]
     lines += deviations.section(deviation_items(r), r["protocol"]["level"])
     lines += ["## Wall time per stage (seconds, when computed)", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {k} | {v:.0f} |" for k, v in r["stage_seconds"].items()]
@@ -182,8 +174,8 @@ def deviation_items(r: Dict) -> List[str]:
     if d["pool_partition"] != "train":
         items.insert(0, f"**data**: the pool is EMNIST By Merge `{d['pool_partition']}` ({d['pool_size']:,} "
                         "images), not `train`: Table I is not comparable and every model sees ~6x fewer images")
-    for stage, info in (("letter selection", (r.get("letter_selection") or {}).get("data")),
-                        ("Carlini stage", (r["carlini"] or {}).get("data"))):
+    selection, cw = records.letter_selection(r), records.carlini(r)
+    for stage, info in (("letter selection", selection and selection.data), ("Carlini stage", cw and cw.data)):
         if info and "Balanced" not in info.split("(")[0]:
             items.insert(1, f"**data**: the {stage} runs on a stand-in for EMNIST Balanced: {info}")
     return items

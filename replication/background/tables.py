@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List
 
 from replication import published, stats
+from replication.background import records
 from replication.published import Published
 from replication.report import Row, exact
 from replication.stats import Interval
@@ -14,12 +15,12 @@ MODELS = {"baseline": "digits", "defense": "digits + background"}
 
 
 def _test_sizes(r: Dict) -> List[int]:
-    return [int(s["counts"]["baseline/test_digits"]) for s in r["splits"]]
+    return [int(s.counts["baseline/test_digits"]) for s in records.splits(r)]
 
 
 def table1_rows(r: Dict) -> List[Row]:
     same_pool = r["data"]["pool_partition"] == "train" and r["protocol"]["pool_limit"] is None
-    return [Row(f"{m} {k.replace('_', ' ')}", exact([s["counts"][f"{m}/{k}"] for s in r["splits"]]),
+    return [Row(f"{m} {k.replace('_', ' ')}", exact([s.counts[f"{m}/{k}"] for s in records.splits(r)]),
                 P[f"table1/{m}/{k}"], comparable=same_pool)
             for m, k in (("baseline", "train_digits"), ("baseline", "test_digits"), ("defense", "train_digits"),
                          ("defense", "train_letters"), ("defense", "test_digits"))]
@@ -27,7 +28,7 @@ def table1_rows(r: Dict) -> List[Row]:
 
 def split_rate(r: Dict, table: str, model: str, category: str) -> Interval:
     """A Table III/V rate over the splits, with its interval (Wilson on the pooled test digits, or t over splits)."""
-    return stats.rate([s[table][model][category] for s in r["splits"]], _test_sizes(r))
+    return stats.rate([s.outcomes(table)[model][category] for s in records.splits(r)], _test_sizes(r))
 
 
 def outcome_rows(r: Dict, table: str, key: str, label: str) -> List[Row]:
@@ -41,8 +42,8 @@ def outcome_rows(r: Dict, table: str, key: str, label: str) -> List[Row]:
 
 
 def carlini_success(r: Dict, model: str) -> Interval:
-    c = r["carlini"][model]
-    return stats.wilson(round(c["success_rate"] / 100.0 * c["n"]), c["n"])
+    c = records.carlini(r).attacks[model]
+    return stats.wilson(round(c.success_rate / 100.0 * c.n), c.n)
 
 
 def attack_eps(r: Dict, attack: str) -> str:
@@ -55,7 +56,7 @@ def table4_rows(r: Dict) -> List[Row]:
     rows = [Row(f"{a.upper()} success, {MODELS[m]}", split_rate(r, a, m, "other_digit"), P[f"table4/{a}/{m}"],
                 same_as=f"Table V, {a.upper()} {attack_eps(r, a)}, {MODELS[m]}: other digit")
             for a in ("fgs", "fg") for m in MODELS]
-    if r["carlini"]:
+    if records.carlini(r) is not None:
         rows += [Row(f"Carlini L2 success, {MODELS[m]} (checks success only)", carlini_success(r, m),
                      P[f"table4/carlini/{m}"]) for m in MODELS]
     return rows

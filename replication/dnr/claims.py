@@ -8,12 +8,11 @@ import numpy as np
 
 from replication import published, stats
 from replication.dnr.records import MODELS, DatasetResult, Run
+from replication.evaluation.checks import NEAR_ZERO
 from replication.stats import Interval
 
-NEAR_ZERO = 5.0  # "about 0" accuracy: at most 5%
-# The paper does not say which eps "small" is; we take the eps of its own example figures, where it shows the
-# undefended DNN evaded (Fig. 5: eps 1 on MNIST; Fig. 6: eps 0.2 on CIFAR-10).
-SMALL_EPS = {"mnist": 1.0, "cifar10": 0.2}
+# The paper does not say which eps "small" is; we take the eps of its own example figures (Fig. 5 and 6).
+SMALL_EPS = published.DNR_EXAMPLE_EPS
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from replication import runtime, stages
+from replication import published, runtime, stages
 from replication.attacks import RejectPGD, double_init
 from replication.data import draws
 from replication.defenses import Defense, Undefended, evaded, scores_of
@@ -27,8 +27,6 @@ from replication.evaluation import EVADED, REJECTED, Point, accurate, checks, ev
 from replication.evaluation.outcomes import percent
 from replication.protocols import WHOLE, DNRDataset, DNRProtocol, Scope
 from replication.results import RunStore, data_digest, jsonable, run_fingerprint, write_json
-
-GALLERY_EPS = {"mnist": 1.0, "cifar10": 0.2}  # Fig. 5 and Fig. 6
 
 
 def equality_check(defenses: Dict[str, Defense], images: np.ndarray) -> Dict:
@@ -59,7 +57,8 @@ def attack_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defense: D
                  y: np.ndarray) -> List[CurvePoint]:
     """One model's security evaluation curve (`evaluate_point` at each eps): one unit per eps."""
     attack = pgd(p, defense)
-    gallery_eps = min(p.eps_grid[1:], key=lambda e: abs(e - GALLERY_EPS[p.name])) if len(p.eps_grid) > 1 else None
+    example = published.DNR_EXAMPLE_EPS[p.name]  # Fig. 5/6's eps; the gallery shows the nearest on the grid
+    gallery_eps = min(p.eps_grid[1:], key=lambda e: abs(e - example)) if len(p.eps_grid) > 1 else None
 
     def compute(eps: float) -> CurvePoint:
         return curve_point(evaluate_point(defense, attack, x, y, eps, name, keep_adversarial=eps == gallery_eps), x, y)

@@ -5,7 +5,7 @@ import json
 from typing import Dict, List
 
 from replication import deviations, protocols
-from replication.dnr import claims, records
+from replication.dnr import claims, figures, records
 from replication.dnr.records import DatasetResult
 from replication.report import scope_lines
 
@@ -135,15 +135,8 @@ def render(r: Dict) -> str:
     for name, ds in datasets.items():
         lines += _dataset_section(name, ds, p[name])
     lines += deviations.section(deviation_items(r), p["level"])
-    f = r["figures"]
-    lines += ["## Figures", "", f"![security evaluation curves]({f['curves']})", "",
-              "Fig. 3: accuracy (solid) and rejection rate (dashed) against eps; dotted: accuracy with the double-"
-              "initialisation restart.", "",
-              f"![threshold trade-off]({f['tradeoff']})", "",
-              "Fig. 4: accuracy under attack against the false-reject rate on clean samples as theta varies (run 0); "
-              "dashed line: the 10% operating point.", "", f"![gallery]({f['gallery']})", "",
-              "Fig. 5/6: source, magnified perturbation and adversarial example per model.", "",
-              "## Wall time", "",
+    lines += ["## Figures", ""] + [line for fig in figures.FIGURES.values() for line in fig.markdown(r["figures"])]
+    lines += ["## Wall time", "",
               ", ".join(f"{n}: {ds.seconds_this_invocation:.0f} s" for n, ds in datasets.items())
               + f" (this invocation; {len(r['resumed_units'])} units resumed from earlier runs)", "",
               "## Protocol (verbatim)", "", "```", json.dumps(p, indent=2), "```", ""]

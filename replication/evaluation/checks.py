@@ -7,6 +7,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+NEAR_ZERO = 5.0  # "about 0" accuracy (the DNR paper's evaluation-to-failure criterion): at most 5%
+
 
 def survivor_causes(correct: np.ndarray, still_improving: np.ndarray, flat_gradient: np.ndarray) -> Dict[str, float]:
     """Among samples the attack did not evade (rejected or still correct): % cut off at max_iter, % at a vanishing
@@ -19,7 +21,7 @@ def survivor_causes(correct: np.ndarray, still_improving: np.ndarray, flat_gradi
 
 
 def sanity(eps_grid: Sequence[float], accuracy: Dict[str, List[float]],
-           causes: Optional[Dict[str, Dict[str, float]]] = None, near_zero: float = 5.0,
+           causes: Optional[Dict[str, Dict[str, float]]] = None, near_zero: float = NEAR_ZERO,
            slack: float = 2.0) -> List[str]:
     """The paper's criterion: every model's accuracy reaches ~0 at the largest eps and never rises with eps.
 
@@ -45,7 +47,7 @@ def sanity(eps_grid: Sequence[float], accuracy: Dict[str, List[float]],
     return problems
 
 
-def run_checks(evaluation, near_zero: float = 5.0) -> List[str]:
+def run_checks(evaluation, near_zero: float = NEAR_ZERO) -> List[str]:
     """The sanity checks of a `SecurityEvaluation`: per attack and for the worst case, accuracy reaches ~0 at the
     largest eps and never rises with eps; for PGD attacks, why the survivors at the largest eps stopped."""
     from replication.evaluation.outcomes import accurate

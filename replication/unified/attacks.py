@@ -13,7 +13,8 @@ from cleverhans.tf2.attacks.projected_gradient_descent import projected_gradient
 from replication.attacks import RejectPGD, double_init, fast_gradient
 from replication.defenses import Defense
 from replication.protocols import UnifiedProtocol
-from replication.unified.detectors import BOX, evaded
+from replication.unified.detectors import BOX
+from replication.unified.records import AttackPoint, RestartPoint
 
 ATTACKS = {  # name: (norm, family)
     "fgs": ("linf", "fgm"), "fg": ("l2", "fgm"),
@@ -47,13 +48,13 @@ def adaptive(defense: Defense, norm: str, p: UnifiedProtocol, reject_aware: bool
                      box=BOX, batch_size=dp.attack_batch, norm=norm, reject_aware=reject_aware, restart=restart)
 
 
-def restart(attack: RejectPGD, first: dict, x: np.ndarray, y: np.ndarray) -> dict:
+def restart(attack: RejectPGD, first: AttackPoint, x: np.ndarray, y: np.ndarray) -> RestartPoint:
     """secml's double-initialisation restart of the adaptive L2 attack (built with `restart=`) on the samples
     `first` (a point of the axis) left unevaded; accuracy when the attacker keeps whichever run evades."""
-    out = double_init.restart(attack, x, y, first["eps"], evaded(first["pred"], first["margin"], y))
-    accuracy = first["accuracy"] if first["eps"] == 0 else 100.0 * float((~out["evaded"]).mean())
-    return {"eps": first["eps"], "accuracy": accuracy, "restart_gain": 100.0 * float(out["restart_evaded"].mean()),
-            "restarted": int(len(out["index"])), "evaded": out["evaded"]}
+    out = double_init.restart(attack, x, y, first.eps, first.evaded_samples(y))
+    accuracy = first.accuracy if first.eps == 0 else 100.0 * float((~out["evaded"]).mean())
+    return RestartPoint(first.eps, accuracy, 100.0 * float(out["restart_evaded"].mean()), int(len(out["index"])),
+                        out["evaded"])
 
 
 def _pgd(defense: Defense, x: np.ndarray, y: np.ndarray, eps: float, norm: str, iters: int,

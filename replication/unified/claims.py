@@ -9,13 +9,13 @@ import numpy as np
 from replication import stats
 from replication.evaluation.outcomes import CORRECT, outcome_of
 from replication.stats import Interval
-from replication.unified.detectors import detected, point_evaded
+from replication.unified.records import AttackPoint, Axis
 
 
-def collapse(weak: Dict, adaptive: Dict) -> Dict:
+def collapse(weak: AttackPoint, adaptive: AttackPoint) -> Dict:
     """'Detection collapses' (the adaptive attack's detection is at most half the weak attack's), paired per sample:
     the bootstrap interval of mean(adaptive detected - weak detected / 2), supported when it lies at or below 0."""
-    d_weak, d_adaptive = detected(weak).astype(float), detected(adaptive).astype(float)
+    d_weak, d_adaptive = weak.detected_samples().astype(float), adaptive.detected_samples().astype(float)
     diff = stats.bootstrap_mean(d_adaptive - 0.5 * d_weak)
     verdict = stats.at_most(diff, 0.0)
     return {"weak": stats.wilson(d_weak.sum(), len(d_weak)),
@@ -23,24 +23,23 @@ def collapse(weak: Dict, adaptive: Dict) -> Dict:
             "difference": diff, "verdict": verdict}
 
 
-def correct_per_sample(axis: Dict, model: str, y: np.ndarray) -> np.ndarray:
+def correct_per_sample(axis: Axis, model: str, y: np.ndarray) -> np.ndarray:
     """(samples, eps) correctness on the axis under the worst case of its attacks (evaded by none of them); at eps 0
     the clean outcome (a detection is an error)."""
     cols = []
-    for i, pt in enumerate(axis["points"][model]):
-        if pt["eps"] == 0:
-            cols.append(outcome_of(pt["pred"], pt["margin"], y) == CORRECT)
+    for i, pt in enumerate(axis.points[model]):
+        if pt.eps == 0:
+            cols.append(outcome_of(pt.pred, pt.margin, y) == CORRECT)
             continue
-        hit = point_evaded(pt, y)
-        for extra in ("restart", "reject_aware"):
-            curve = axis.get(extra, {}).get(model)
+        hit = pt.evaded_samples(y)
+        for curve in (axis.restart.get(model), axis.reject_aware.get(model)):
             if curve:
-                hit = hit | point_evaded(curve[i], y)
+                hit = hit | curve[i].evaded_samples(y)
         cols.append(~hit)
     return np.stack(cols, 1).astype(float)
 
 
-def dnr_minus_nr(axis: Dict, y: np.ndarray) -> Dict:
+def dnr_minus_nr(axis: Axis, y: np.ndarray) -> Dict:
     """Paired bootstrap of DNR - NR worst-case accuracy: over eps > 0 and per eps."""
     diff = correct_per_sample(axis, "dnr", y)[:, 1:] - correct_per_sample(axis, "nr", y)[:, 1:]
     mean = stats.bootstrap_mean(diff)
@@ -48,7 +47,7 @@ def dnr_minus_nr(axis: Dict, y: np.ndarray) -> Dict:
             "per_eps": [stats.bootstrap_mean(diff[:, j]) for j in range(diff.shape[1])]}
 
 
-def accuracy_intervals(axis: Dict, model: str, y: np.ndarray) -> List[Interval]:
+def accuracy_intervals(axis: Axis, model: str, y: np.ndarray) -> List[Interval]:
     """Worst-case accuracy per eps with its Wilson interval."""
     c = correct_per_sample(axis, model, y)
     return [stats.wilson(c[:, j].sum(), len(c)) for j in range(c.shape[1])]

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from replication.defenses import BackgroundClass, Defense, Undefended, scores_of
-from replication.evaluation.outcomes import CORRECT, EVADED, REJECTED, outcome_of, rejected_by
+from replication.evaluation.outcomes import CORRECT, EVADED, REJECTED, outcome_of
 from replication.protocols import BACKGROUND
 from replication.stages import PIXELS
 
@@ -39,16 +39,6 @@ def view(scores: np.ndarray):
 def evaded(pred: np.ndarray, margin: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per sample: a wrong digit, not detected (the attack's success)."""
     return outcome_of(pred, margin, y) == EVADED
-
-
-def detected(pt: dict) -> np.ndarray:
-    """Per sample of a point: detected (rejected)."""
-    return rejected_by(pt["margin"])
-
-
-def point_evaded(pt: dict, y: np.ndarray) -> np.ndarray:
-    """Per sample of an attack point: a wrong digit, not detected (restart points carry it directly)."""
-    return np.asarray(pt["evaded"], bool) if "evaded" in pt else evaded(pt["pred"], pt["margin"], y)
 
 
 def outcomes(pred: np.ndarray, margin: np.ndarray, y: np.ndarray, threshold: float = 0.0) -> dict:

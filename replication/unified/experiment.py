@@ -13,30 +13,30 @@ from replication.defenses import Defense
 from replication.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.evaluation import checks, evaluate_point, threshold_tradeoff
 from replication.protocols import UnifiedProtocol
-from replication.results import RunStore, data_digest, run_fingerprint, write_json
+from replication.results import RunStore, data_digest, jsonable, run_fingerprint, write_json
 from replication.unified import attacks, style
-from replication.unified.detectors import outcomes, point_evaded, view
+from replication.unified.detectors import outcomes, view
 from replication.unified.models import MODELS, Data, build, load_data
+from replication.unified.records import AttackPoint, Axis, RestartPoint
 
 CURVE_MODELS = ("baseline", "background")   # part 1: the background-class paper's two models
 REJECTORS = ("background", "nr", "dnr")     # part 3: the models with a reject option
 
 
 def point(store: RunStore, model: str, defense: Defense, attack: str, eps: float, x: np.ndarray, y: np.ndarray,
-          p: UnifiedProtocol) -> Dict:
+          p: UnifiedProtocol) -> AttackPoint:
     """One (model, attack, eps) evaluation (`evaluate_point`), as a resumable unit: outcome percentages, each
     sample's digit and margin, and for the adaptive attacks why samples stopped."""
-    def compute():
+    def compute() -> AttackPoint:
         pt = evaluate_point(defense, attacks.attack_for(attack, defense, eps, p), x, y, eps, attack)
         pred, margin = view(pt.scores)
-        out = outcomes(pred, margin, y)
+        rates = outcomes(pred, margin, y)
         diag = ({} if pt.iterations is None else
                 {"iterations": pt.iterations, "still_improving": float(pt.still_improving.mean()),
                  "flat_gradient": float(pt.flat_gradient.mean())})
-        out.update(eps=eps, seconds=pt.seconds, pred=pred, margin=margin, diagnostics=diag,
-                   accuracy=out["correct"] + (out["detected"] if eps > 0 else 0.0))
-        return out
-    return store.unit(f"{model}/{attack}/eps{eps:g}", compute)
+        accuracy = rates["correct"] + (rates["detected"] if eps > 0 else 0.0)  # a detection is correct under attack
+        return AttackPoint(eps, pt.seconds, **rates, accuracy=accuracy, pred=pred, margin=margin, diagnostics=diag)
+    return AttackPoint.from_dict(store.unit(f"{model}/{attack}/eps{eps:g}", compute))
 
 
 def grid(p: UnifiedProtocol, attack: str):
@@ -90,14 +90,14 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     units = {m: model_units(store, protocol, setup, m) for m in MODELS}
     curves = {m: units[m]["curves"] for m in CURVE_MODELS}
     axis = one_axis(protocol, setup, units)
-    results = {"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
+    results = jsonable({"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
                "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
                "run": runtime.identity(), "units_computed_by": store.computed_by_units(), "setup": setup.info,
                "engine": engine.describe(),
                "style_control": control, "y": y, "curves": curves, "axis": axis,
-               "tradeoff": {m: tradeoff_curves(axis["points"][m], y, protocol.tradeoff_eps) for m in REJECTORS},
+               "tradeoff": {m: tradeoff_curves(axis.points[m], y, protocol.tradeoff_eps) for m in REJECTORS},
                "resumed_units": store.resumed,
-               "units": {"expected": store.expected, "visited": store.visited}}
+               "units": {"expected": store.expected, "visited": store.visited}})
     store.close_progress()
     from replication.unified import figures, report
     results["figures"] = figures.draw_all(results, store)
@@ -107,7 +107,7 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     return results
 
 
-def one_axis(protocol: UnifiedProtocol, setup, units: Dict[str, Dict]) -> Dict:
+def one_axis(protocol: UnifiedProtocol, setup, units: Dict[str, Dict]) -> Axis:
     """Part 2 from each model's units (`model_units`): every model under the adaptive L2 PGD, its double-
     initialisation restart and (models with a reject option) the reject-aware variant; the per-sample worst case,
     where each model fails, and the sanity checks."""
@@ -116,21 +116,21 @@ def one_axis(protocol: UnifiedProtocol, setup, units: Dict[str, Dict]) -> Dict:
     restarts = {m: units[m]["restart"] for m in MODELS} if protocol.double_init else {}
     aware = {m: units[m]["reject_aware"] for m in REJECTORS}
     worst = worst_case(y, axis, restarts, aware)
-    accuracy = lambda curves: {m: [pt["accuracy"] for pt in c] for m, c in curves.items()}  # noqa: E731
-    return {"eps": eps, "points": axis, "restart": restarts, "reject_aware": aware, "worst_case": worst,
-            "fails": {m: {"below_50": first_below(eps, worst[m], 50.0), "below_10": first_below(eps, worst[m], 10.0)}
-                      for m in MODELS},
-            "sanity": checks.sanity(eps, accuracy(axis)),
-            "restart_sanity": checks.sanity(eps, accuracy(restarts)),
-            "worst_case_sanity": checks.sanity(eps, worst),
-            "stops": {m: axis[m][-1]["diagnostics"] for m in MODELS}}
+    accuracy = lambda curves: {m: [pt.accuracy for pt in c] for m, c in curves.items()}  # noqa: E731
+    fails = {m: {"below_50": first_below(eps, worst[m], 50.0), "below_10": first_below(eps, worst[m], 10.0)}
+             for m in MODELS}
+    return Axis(eps, axis, restarts, aware, worst, fails, checks.sanity(eps, accuracy(axis)),
+                checks.sanity(eps, accuracy(restarts)), checks.sanity(eps, worst),
+                {m: axis[m][-1].diagnostics for m in MODELS})
 
 
-def restart_units(store: RunStore, protocol: UnifiedProtocol, setup, m: str, points: List[Dict]) -> List[Dict]:
+def restart_units(store: RunStore, protocol: UnifiedProtocol, setup, m: str,
+                  points: List[AttackPoint]) -> List[RestartPoint]:
     """Model m's double-initialisation restart of the adaptive L2 PGD, one unit per eps."""
     attack = attacks.adaptive(setup.defenses[m], "l2", protocol, restart=setup.reference)
-    return [store.unit(f"{m}/adaptive_l2_restart/eps{pt['eps']:g}",
-                       lambda pt=pt: attacks.restart(attack, pt, setup.x, setup.y)) for pt in points]
+    return [RestartPoint.from_dict(store.unit(f"{m}/adaptive_l2_restart/eps{pt.eps:g}",
+                                              lambda pt=pt: attacks.restart(attack, pt, setup.x, setup.y)))
+            for pt in points]
 
 
 def model_units(store: RunStore, protocol: UnifiedProtocol, setup, m: str) -> Dict:
@@ -165,24 +165,23 @@ def jobs(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: in
     return [[job("models")], [job("style")] + [job(m) for m in MODELS]]
 
 
-def worst_case(y: np.ndarray, *attacks: Dict[str, List[Dict]]) -> Dict[str, List[float]]:
+def worst_case(y: np.ndarray, *attacks: Dict[str, List]) -> Dict[str, List[float]]:
     """Per model and eps, accuracy when a sample counts as evaded as soon as any of the attacks evades it."""
     out: Dict[str, List[float]] = {}
     for m in attacks[0]:
         curves = [a[m] for a in attacks if m in a]
-        out[m] = [pts[0]["accuracy"] if pts[0]["eps"] == 0 else
-                  100.0 * float(1.0 - np.any([point_evaded(pt, y) for pt in pts], 0).mean()) for pts in zip(*curves)]
+        out[m] = [pts[0].accuracy if pts[0].eps == 0 else
+                  100.0 * float(1.0 - np.any([pt.evaded_samples(y) for pt in pts], 0).mean()) for pts in zip(*curves)]
     return out
 
 
-def tradeoff_curves(points: List[Dict], y: np.ndarray, eps_values) -> Dict:
+def tradeoff_curves(points: List[AttackPoint], y: np.ndarray, eps_values) -> Dict:
     """Accuracy under attack vs false-reject rate as the margin threshold moves (thresholds: clean quantiles)."""
-    clean = np.asarray(points[0]["margin"])
+    clean = points[0].margin
     thetas = np.quantile(clean, np.linspace(0.0, 0.5, 26))
     out = {}
     for pt in points[1:]:
-        if any(abs(pt["eps"] - e) < 1e-9 for e in eps_values):
-            out[f"{pt['eps']:g}"] = threshold_tradeoff(clean, np.asarray(pt["margin"]),
-                                                                  np.asarray(pt["pred"]), y, thetas)
+        if any(abs(pt.eps - e) < 1e-9 for e in eps_values):
+            out[f"{pt.eps:g}"] = threshold_tradeoff(clean, pt.margin, pt.pred, y, thetas)
     out["operating_point"] = {"false_reject": float((clean <= 0).mean() * 100)}
     return out

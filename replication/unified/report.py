@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import json
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
 from replication import deviations, protocols, stats
-from replication.unified import claims
+from replication.unified import claims, figures, records
 from replication.unified.attacks import ATTACKS
 from replication.unified.models import LABELS, MODELS
+from replication.unified.records import AttackPoint, Axis
 
 _PAPER_EPS = {"fgs": protocols.background("paper").fgs_eps, "fg": protocols.background("paper").fg_eps}
 WEAK_VS_ADAPTIVE = tuple((weak, strong, _PAPER_EPS[weak]) for weak, strong in  # the background paper's eps per norm
@@ -17,21 +18,21 @@ WEAK_VS_ADAPTIVE = tuple((weak, strong, _PAPER_EPS[weak]) for weak, strong in  #
                           ("fg", "reject_aware_l2")))
 
 
-def _at(curve: List[Dict], eps: float):
-    return next((pt for pt in curve if abs(pt["eps"] - eps) < 1e-9), None)
+def _at(curve: List[AttackPoint], eps: float) -> Optional[AttackPoint]:
+    return next((pt for pt in curve if abs(pt.eps - eps) < 1e-9), None)
 
 
-def collapse_rows(curves: Dict) -> List[str]:
+def collapse_rows(r: Dict) -> List[str]:
     """Detection of the background class under the paper's weak attack vs the adaptive one, at the paper's eps,
     paired per sample (see `claims.collapse`)."""
-    rows = []
+    rows, curves = [], records.curves(r)
     for weak, adaptive, eps in WEAK_VS_ADAPTIVE:
         w, a = _at(curves["background"][weak], eps), _at(curves["background"][adaptive], eps)
         if w is None or a is None:
             continue
         c = claims.collapse(w, a)
         rows.append(f"| {weak.upper()} vs {adaptive} | {eps:g} | {c['weak'].text(1)} | {c['adaptive'].text(1)} | "
-                    f"{w['other_digit']:.1f} | {a['other_digit']:.1f} | {c['difference'].text(1)} | "
+                    f"{w.other_digit:.1f} | {a.other_digit:.1f} | {c['difference'].text(1)} | "
                     f"**{c['verdict']}** |")
     return rows
 
@@ -40,9 +41,8 @@ def style_lines(r: Dict) -> List[str]:
     """The control: is the background class an EMNIST-style detector?"""
     if "style_control" not in r:
         return []
-    clean = r["axis"]["points"]["background"][0]
-    n = len(clean["margin"])
-    s = claims.style(r["style_control"], stats.wilson(int(claims.detected(clean).sum()), n))
+    clean = records.axis(r).points["background"][0]
+    s = claims.style(r["style_control"], stats.wilson(int(clean.detected_samples().sum()), len(clean.margin)))
     sep, fires, mnist = s["separability"], s["emnist_digits_detected"], s["mnist_digits_detected"]
     lines = ["### Control: does the background class learn EMNIST's style?", "",
              "The background class is trained on EMNIST letters beside MNIST digits, and EMNIST characters are framed "
@@ -58,18 +58,18 @@ def style_lines(r: Dict) -> List[str]:
     return lines
 
 
-def _rate(pt: Dict, key: str) -> str:
-    n = len(pt["pred"])
-    return stats.wilson(round(pt[key] * n / 100.0), n).text(1)
+def _rate(pt: AttackPoint, key: str) -> str:
+    n = len(pt.pred)
+    return stats.wilson(round(getattr(pt, key) * n / 100.0), n).text(1)
 
 
-def _curve_table(curves: Dict, attack: str) -> List[str]:
-    n = len(curves["baseline"][attack][0]["pred"])
+def _curve_table(curves: Dict[str, Dict[str, List[AttackPoint]]], attack: str) -> List[str]:
+    n = len(curves["baseline"][attack][0].pred)
     lines = [f"**{attack}** ({ATTACKS[attack][0]}), % [95% Wilson interval], N = {n}", "",
              "| eps | baseline correct | baseline other digit | defense correct | defense other digit | "
              "defense background |", "|---|---|---|---|---|---|"]
     for b, d in zip(curves["baseline"][attack], curves["background"][attack]):
-        lines.append(f"| {b['eps']:g} | {_rate(b, 'correct')} | {_rate(b, 'other_digit')} | {_rate(d, 'correct')} | "
+        lines.append(f"| {b.eps:g} | {_rate(b, 'correct')} | {_rate(b, 'other_digit')} | {_rate(d, 'correct')} | "
                      f"{_rate(d, 'other_digit')} | {_rate(d, 'detected')} |")
     return lines + [""]
 
@@ -81,73 +81,71 @@ def _fails_sentence(m: str, fails: Dict, top: float) -> str:
     return f"- {LABELS[m]}: accuracy under attack {half}, {ten}."
 
 
-def _sanity_lines(axis: Dict) -> List[str]:
+def _sanity_lines(axis: Axis) -> List[str]:
     """The DNR paper's criterion on this axis, with how the adaptive attack stopped at the largest eps."""
-    if not axis["sanity"]:
+    if not axis.sanity:
         return ["Evaluation sanity (the DNR paper's criterion: accuracy ~0 at the largest eps, non-increasing): "
                 "passed.", ""]
     lines = ["> **EVALUATION FLAGGED AS UNRELIABLE** under the paper's adaptive attack alone, for some models (the DNR "
              "paper's criterion; the attack, not the defense, is the suspect; see the worst case above):", ""]
-    lines += [f"> - {s}" for s in axis["sanity"]]
+    lines += [f"> - {s}" for s in axis.sanity]
     lines += ["", "How the adaptive attack stopped at the largest eps (% of all test samples):", ""]
-    for m, d in axis["stops"].items():
+    for m, d in axis.stops.items():
         if d:
             lines.append(f"- {LABELS[m]}: {d['iterations']} iterations; still improving at the iteration limit "
                          f"{100 * d['still_improving']:.0f}%, vanishing gradient {100 * d['flat_gradient']:.0f}%")
     return lines + [""]
 
 
-def _restart_lines(axis: Dict) -> List[str]:
+def _restart_lines(axis: Axis) -> List[str]:
     """Accuracy under the adaptive attack beside accuracy once secml's double-initialisation restart is added."""
-    if not axis.get("restart"):
+    if not axis.restart:
         return []
     lines = ["", "Attack-strength check: the adaptive attack restarted, as the DNR authors' library secml does, from "
              "the validation digit most confidently outside the true class (projected into the ball), on the samples "
              "the first run left unevaded; a sample counts as evaded when either run evades. Accuracy %, first run -> "
              "with the restart:", "", "| eps | " + " | ".join(LABELS[m] for m in MODELS) + " |",
              "|---" * (len(MODELS) + 1) + "|"]
-    for i, e in enumerate(axis["eps"][1:], 1):
-        lines.append(f"| {e:g} | " + " | ".join(f"{axis['points'][m][i]['accuracy']:.1f} -> "
-                                                f"{axis['restart'][m][i]['accuracy']:.1f}" for m in MODELS) + " |")
-    flagged = axis.get("restart_sanity", [])
+    for i, e in enumerate(axis.eps[1:], 1):
+        lines.append(f"| {e:g} | " + " | ".join(f"{axis.points[m][i].accuracy:.1f} -> "
+                                                f"{axis.restart[m][i].accuracy:.1f}" for m in MODELS) + " |")
+    flagged = axis.restart_sanity
     lines += ["", "With the restart, the sanity criterion " + ("still flags: " + "; ".join(flagged) if flagged
                                                              else "passes for every model.")]
     return lines
 
 
-def _reject_aware_lines(axis: Dict) -> List[str]:
+def _reject_aware_lines(axis: Axis) -> List[str]:
     """The models with a reject option under secml's reject-aware objective, and the worst case of all attacks."""
-    if not axis.get("reject_aware"):
+    if not axis.reject_aware:
         return []
-    models = list(axis["reject_aware"])
+    models = list(axis.reject_aware)
     lines = ["", "Reject-aware objective (secml's: while the point is rejected, lower the reject score instead of "
              "s_y), accuracy % (detected % in brackets), and the worst case of the three L2 attacks (the "
              "paper's, its restart, the reject-aware one): a sample counts as evaded as soon as any of them evades it:",
              "", "| eps | " + " | ".join(f"{LABELS[m]}: reject-aware | {LABELS[m]}: worst case" for m in models) + " |",
              "|---" * (2 * len(models) + 1) + "|"]
-    for i, e in enumerate(axis["eps"][1:], 1):
-        cells = [f"{axis['reject_aware'][m][i]['accuracy']:.1f} ({axis['reject_aware'][m][i]['detected']:.1f}) | "
-                 f"{axis['worst_case'][m][i]:.1f}" for m in models]
+    for i, e in enumerate(axis.eps[1:], 1):
+        cells = [f"{axis.reject_aware[m][i].accuracy:.1f} ({axis.reject_aware[m][i].detected:.1f}) | "
+                 f"{axis.worst_case[m][i]:.1f}" for m in models]
         lines.append(f"| {e:g} | " + " | ".join(cells) + " |")
-    flagged = axis.get("worst_case_sanity", [])
+    flagged = axis.worst_case_sanity
     return lines + ["", "On the worst case of the three attacks, the sanity criterion " +
                     ("still flags: " + "; ".join(flagged) if flagged else "passes for every model.")]
 
 
 def worst_case_lines(r: Dict) -> List[str]:
     """Worst-case accuracy per model and eps with Wilson intervals, and DNR - NR paired over the same samples."""
-    if "y" not in r:
-        return []
-    y, axis = np.asarray(r["y"]), r["axis"]
+    y, axis = np.asarray(r["y"]), records.axis(r)
     acc = {m: claims.accuracy_intervals(axis, m, y) for m in MODELS}
     lines = ["", f"Worst case of the axis's attacks, accuracy % [95% Wilson interval], N = {len(y)} test digits:", "",
              "| eps | " + " | ".join(LABELS[m] for m in MODELS) + " |", "|---" * (len(MODELS) + 1) + "|"]
-    for i, e in enumerate(axis["eps"]):
+    for i, e in enumerate(axis.eps):
         lines.append(f"| {e:g} | " + " | ".join(acc[m][i].text(0) for m in MODELS) + " |")
     d = claims.dnr_minus_nr(axis, y)
     lines += ["", f"DNR - NR (worst case, paired bootstrap over the same digits), averaged over eps > 0: "
               f"{d['mean'].text(1)} points: DNR >= NR is **{d['verdict']}** on this axis (rule: interval above 0). "
-              "Per eps: " + ", ".join(f"{e:g}: {iv.text(1)}" for e, iv in zip(axis["eps"][1:], d["per_eps"]))]
+              "Per eps: " + ", ".join(f"{e:g}: {iv.text(1)}" for e, iv in zip(axis.eps[1:], d["per_eps"]))]
     return lines
 
 
@@ -201,30 +199,30 @@ def render(r: Dict) -> str:
               "| attacks | eps | weak: detected % | adaptive: detected % | weak: other digit % | "
               "adaptive: other digit % | adaptive - weak / 2 (paired) | collapse |",
               "|---|---|---|---|---|---|---|---|"]
-    lines += collapse_rows(r["curves"]) + [""] + style_lines(r)
-    lines += [f"![background-class curves]({r['figures']['curves']})", ""]
+    lines += collapse_rows(r) + [""] + style_lines(r)
+    lines += figures.FIGURES["curves"].markdown(r["figures"])
     for attack in ATTACKS:
-        lines += _curve_table(r["curves"], attack)
-    eps = r["axis"]["eps"]
+        lines += _curve_table(records.curves(r), attack)
+    axis = records.axis(r)
+    eps = axis.eps
     lines += ["## 2. One axis for all defenses (adaptive L2 PGD)", "",
-              f"![unified axis]({r['figures']['axis']})", "",
+              *figures.FIGURES["axis"].markdown(r["figures"]),
               "Accuracy under the paper's attack (%; at eps > 0 a detected sample counts as correct, at eps = 0 as "
-              f"an error), detected % in brackets, N = {len(r['axis']['points']['dnr'][0]['pred'])} test digits "
+              f"an error), detected % in brackets, N = {len(axis.points['dnr'][0].pred)} test digits "
               "(intervals: the worst-case table below):", "",
               "| eps | " + " | ".join(LABELS[m] for m in MODELS) + " |", "|---" * (len(MODELS) + 1) + "|"]
     for i, e in enumerate(eps):
         cells = []
         for m in MODELS:
-            pt = r["axis"]["points"][m][i]
-            cells.append(f"{pt['accuracy']:.1f}" + (f" ({pt['detected']:.1f})" if m in ("background", "nr", "dnr")
-                                                    else ""))
+            pt = axis.points[m][i]
+            cells.append(f"{pt.accuracy:.1f}" + (f" ({pt.detected:.1f})" if m in ("background", "nr", "dnr") else ""))
         lines.append(f"| {e:g} | " + " | ".join(cells) + " |")
-    lines += _restart_lines(r["axis"]) + _reject_aware_lines(r["axis"])
+    lines += _restart_lines(axis) + _reject_aware_lines(axis)
     lines += worst_case_lines(r)
     lines += ["", "Where each defense fails (on the worst case of all L2 attacks run on the axis):", ""]
-    lines += [_fails_sentence(m, r["axis"]["fails"][m], eps[-1]) for m in MODELS]
-    lines += [""] + _sanity_lines(r["axis"])
-    lines += ["", "## 3. Reject-threshold trade-off", "", f"![trade-off]({r['figures']['tradeoff']})", "",
+    lines += [_fails_sentence(m, axis.fails[m], eps[-1]) for m in MODELS]
+    lines += [""] + _sanity_lines(axis)
+    lines += ["", "## 3. Reject-threshold trade-off", "", *figures.FIGURES["tradeoff"].markdown(r["figures"]),
               "Accuracy under attack at the threshold whose clean false-reject rate is nearest 10% (dashed line in "
               "the figure: each model's own operating point, i.e. theta for NR/DNR, the argmax rule for the "
               "background class):", "", "| model | operating-point false rejects % | "
