@@ -46,12 +46,12 @@ NOTEBOOKS = {
                           "defense-aware: PGD through a TensorFlow copy of the SVMs. The paper's sanity criterion: "
                           "every model must fall to ~0 accuracy at the largest eps, or the attack is suspect."),
         new_code_cell(SETUP.format(name="dnr")),
-        new_code_cell("from replication.dnr import experiment, report\n\n"
+        new_code_cell("from replication.dnr import experiment, records, report\n\n"
                       "results = experiment.run(protocols.dnr(PROTOCOL), OUT, DATA_DIR, seed=0)"),
         new_markdown_cell("## The paper's checkable claims, per dataset"),
-        new_code_cell("for name, ds in results['datasets'].items():\n"
+        new_code_cell("for name, ds in records.datasets(results).items():  # typed: runs, curves, aggregate\n"
                       "    display(Markdown(f'**{name}**\\n\\n' + '\\n'.join(report.claim_lines(name, ds))))\n"
-                      "    for flag in ds['aggregate']['sanity']:\n"
+                      "    for flag in ds.aggregate.sanity:\n"
                       "        print('SANITY FLAG:', flag)"),
         new_markdown_cell("## Security evaluation curves (Fig. 3), threshold trade-off (Fig. 4), gallery (Fig. 5/6)"),
         new_code_cell("for name in results['figures'].values():\n    display(Image(filename=str(OUT / name)))"),
