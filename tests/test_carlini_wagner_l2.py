@@ -71,6 +71,7 @@ def test_untargeted_differs_from_targeted(small_model, correct_samples):
     assert found_n.all() and (small_model.predict(adv_n, verbose=0).argmax(1) != y).all()
 
 
+@pytest.mark.slow  # 30-80 s each on this CPU: whole CW runs; `make test` runs them
 def test_result_does_not_depend_on_batch_mates(small_model, correct_samples):
     """Same batch size, other mates: bit-for-bit the same adversarials (CleverHans' const couples them)."""
     x, y = correct_samples[0][:9], correct_samples[1][:9]
@@ -97,6 +98,7 @@ def test_batch_equals_one_by_one(small_model, correct_samples):
         assert l2_one[0] == pytest.approx(l2_batch[i], rel=0.1, abs=1e-3)
 
 
+@pytest.mark.slow  # 30-80 s each on this CPU: whole CW runs; `make test` runs them
 def test_y_is_sliced_per_batch(small_model, correct_samples):
     x, y = correct_samples[0][:6], correct_samples[1][:6]
     targets = (y + 1) % 10
@@ -104,6 +106,7 @@ def test_y_is_sliced_per_batch(small_model, correct_samples):
     assert (small_model.predict(adv, verbose=0).argmax(1) == targets).all()
 
 
+@pytest.mark.slow  # 30-80 s each on this CPU: whole CW runs; `make test` runs them
 def test_learning_rate_stays_as_set_and_the_attack_moves(small_model, correct_samples):
     x, y = correct_samples[0][:3], correct_samples[1][:3]
     attack = _attack(small_model, (y + 1) % 10, True, learning_rate=5e-3)
