@@ -17,6 +17,10 @@ def _attack(model, y=None, targeted=False, **kw):
     return FixedCarliniWagnerL2(logits(model), y=y, targeted=targeted, **BOX, **params)
 
 
+# whole Carlini-Wagner runs (thousands of steps, 25-80 s each on a 2-core CPU): `make test` runs them
+whole_run = pytest.mark.slow
+
+
 def test_upstream_cleverhans_fails_on_keras3(small_model, correct_samples):
     """CleverHans 4.0.0 calls optimizer.variables(); with Keras 3 that is a list: TypeError."""
     x = correct_samples[0][:2]
@@ -43,7 +47,7 @@ def test_upstream_loss_couples_the_batch(small_model, correct_samples):
     assert upstream_loss(None) != pytest.approx(sum(upstream_loss(i) for i in range(3)), rel=1e-3)
 
 
-@pytest.mark.slow  # 25-30 s each: thousands of CW steps; `make test` runs them
+@whole_run
 def test_targeted_reaches_every_target_with_small_l2(small_model, correct_samples):
     x, y = correct_samples[0][:4], correct_samples[1][:4]
     x9 = np.repeat(x, 9, axis=0)
@@ -55,7 +59,7 @@ def test_targeted_reaches_every_target_with_small_l2(small_model, correct_sample
     assert l2.mean() < 3.0  # FG needs eps 6.79 for far less success
 
 
-@pytest.mark.slow  # 25-30 s each: thousands of CW steps; `make test` runs them
+@whole_run
 def test_untargeted_differs_from_targeted(small_model, correct_samples):
     x, y = correct_samples[0][:6], correct_samples[1][:6]
     adv_u, found_u, _ = _attack(small_model, y, False).attack_with_info(x)
@@ -71,7 +75,7 @@ def test_untargeted_differs_from_targeted(small_model, correct_samples):
     assert found_n.all() and (small_model.predict(adv_n, verbose=0).argmax(1) != y).all()
 
 
-@pytest.mark.slow  # 30-80 s each on this CPU: whole CW runs; `make test` runs them
+@whole_run
 def test_result_does_not_depend_on_batch_mates(small_model, correct_samples):
     """Same batch size, other mates: bit-for-bit the same adversarials (CleverHans' const couples them)."""
     x, y = correct_samples[0][:9], correct_samples[1][:9]
@@ -82,7 +86,7 @@ def test_result_does_not_depend_on_batch_mates(small_model, correct_samples):
     assert np.abs(first[0] - second[0]).max() < 1e-6
 
 
-@pytest.mark.slow  # 25-30 s each: thousands of CW steps; `make test` runs them
+@whole_run
 def test_batch_equals_one_by_one(small_model, correct_samples):
     """A batch gives each example the outcome it gets alone.
 
@@ -98,7 +102,7 @@ def test_batch_equals_one_by_one(small_model, correct_samples):
         assert l2_one[0] == pytest.approx(l2_batch[i], rel=0.1, abs=1e-3)
 
 
-@pytest.mark.slow  # 30-80 s each on this CPU: whole CW runs; `make test` runs them
+@whole_run
 def test_y_is_sliced_per_batch(small_model, correct_samples):
     x, y = correct_samples[0][:6], correct_samples[1][:6]
     targets = (y + 1) % 10
@@ -106,7 +110,7 @@ def test_y_is_sliced_per_batch(small_model, correct_samples):
     assert (small_model.predict(adv, verbose=0).argmax(1) == targets).all()
 
 
-@pytest.mark.slow  # 30-80 s each on this CPU: whole CW runs; `make test` runs them
+@whole_run
 def test_learning_rate_stays_as_set_and_the_attack_moves(small_model, correct_samples):
     x, y = correct_samples[0][:3], correct_samples[1][:3]
     attack = _attack(small_model, (y + 1) % 10, True, learning_rate=5e-3)
