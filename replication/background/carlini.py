@@ -1,7 +1,8 @@
 """Section VI.B / Table IV: targeted Carlini-Wagner L2 on models trained on EMNIST Balanced."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -11,6 +12,18 @@ from replication.background.outcomes import outcome_fractions
 from replication.background.records import Carlini, CarliniAttack, PerAttack
 from replication.protocols import BACKGROUND, BackgroundProtocol
 from replication.results import RunStore
+
+
+@dataclass
+class Prepared:
+    """The stage's trained models and the sources they attack (test digits both models classify correctly)."""
+
+    origin: str
+    models: Dict
+    train_size: Dict[str, int]
+    clean: Dict[str, Dict[str, float]]
+    x: np.ndarray
+    y: np.ndarray
 
 
 def targets_for(labels: np.ndarray) -> np.ndarray:
@@ -40,9 +53,10 @@ def attack_model(model, x_src: np.ndarray, y_src: np.ndarray, p, progress: bool)
         per_attack=PerAttack(success, l2, pred, targets))
 
 
-def run_carlini(store: RunStore, pool: assembly.Pool, kept: Sequence[str], protocol: BackgroundProtocol,
-                data_dir: Optional[str], seed: int, progress: bool = True) -> Carlini:
-    """Train the Balanced-variant baseline and defense (checkpointed), then attack both (a unit each)."""
+def prepare(store: RunStore, pool: assembly.Pool, kept: Sequence[str], protocol: BackgroundProtocol,
+            data_dir: Optional[str], seed: int) -> Prepared:
+    """Train (or load the checkpointed) Balanced-variant baseline and defense; pick the sources both classify
+    correctly."""
     p = protocol.carlini
     images, orig, origin = assembly.balanced_data(pool, p.per_class, data_dir, seed)
     labels = assembly.relabel(orig, kept)
@@ -56,9 +70,20 @@ def run_carlini(store: RunStore, pool: assembly.Pool, kept: Sequence[str], proto
     clean = {n: training.classify(training.defense_of(m), x_test) for n, m in models.items()}
     ok = np.flatnonzero((clean["baseline"] == y_test) & (clean["defense"] == y_test))
     src = np.random.default_rng(seed).permutation(ok)[:p.sources]
-    attacks = {name: CarliniAttack.from_dict(store.unit(  # one unit per model: hours per attack on a CPU
-        f"carlini/{name}", lambda model=model: attack_model(model, x_test[src], y_test[src], p, progress)))
-        for name, model in models.items()}
-    return Carlini(origin, {n: int(len(sets[f"{n}_train"])) for n in models},
-                   {n: outcome_fractions(c, y_test) for n, c in clean.items()}, int(len(src)),
+    return Prepared(origin, models, {n: int(len(sets[f"{n}_train"])) for n in models},
+                    {n: outcome_fractions(c, y_test) for n, c in clean.items()}, x_test[src], y_test[src])
+
+
+def attack_unit(store: RunStore, ready: Prepared, name: str, p, progress: bool = True) -> CarliniAttack:
+    """Unit `carlini/<name>`: one model's attack (hours on a CPU, so its own unit and its own job)."""
+    return CarliniAttack.from_dict(store.unit(
+        f"carlini/{name}", lambda: attack_model(ready.models[name], ready.x, ready.y, p, progress)))
+
+
+def run_carlini(store: RunStore, pool: assembly.Pool, kept: Sequence[str], protocol: BackgroundProtocol,
+                data_dir: Optional[str], seed: int, progress: bool = True) -> Carlini:
+    """Train the Balanced-variant baseline and defense (checkpointed), then attack both (a unit each)."""
+    ready = prepare(store, pool, kept, protocol, data_dir, seed)
+    attacks = {name: attack_unit(store, ready, name, protocol.carlini, progress) for name in ready.models}
+    return Carlini(ready.origin, ready.train_size, ready.clean, int(len(ready.y)),
                    "every other digit for each source (9 per source)", attacks)

@@ -61,7 +61,7 @@ def carlini_unit(store: RunStore, pool: assembly.Pool, kept, p: BackgroundProtoc
 
 def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str], seed: int, key: str) -> None:
     """A worker's job (`replication.engine`): the units `key` names in the run folder `out` ('letters/<fold>',
-    'letter_selection', 'split<i>' or 'carlini')."""
+    'letter_selection', 'split<i>', 'carlini/models' (the two checkpoints), 'carlini/<model>' or 'carlini')."""
     pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
     store = open_store(protocol, Path(out), pool, seed, fork=False)
     if key.startswith("letters/"):
@@ -74,12 +74,17 @@ def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str
     _, kept = letter_choice(store, pool, protocol, data_dir, seed)
     if key == "carlini":
         carlini_unit(store, pool, kept, protocol, data_dir, seed)
+    elif key.startswith("carlini/"):
+        ready = carlini.prepare(store, pool, kept, protocol, data_dir, seed)
+        if key != "carlini/models":
+            carlini.attack_unit(store, ready, key[len("carlini/"):], protocol.carlini)
     elif key.startswith("split"):
         split_unit(store, int(key[len("split"):]), pool, assembly.relabel(pool.labels, kept), protocol, seed)
 
 
 def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, scope: Scope) -> List[List[Job]]:
-    """The run's independent units as stages: the letter-selection folds, their summary, then splits and Carlini."""
+    """The run's independent units as stages: the letter-selection folds, their summary, then the splits beside the
+    Carlini models, then each model's Carlini attack (the driver assembles the Carlini summary)."""
     folder, data = shared_paths(out, data_dir)
 
     def job(key: str) -> Job:
@@ -88,8 +93,10 @@ def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed:
     if protocol.letters == "measured":
         names = letters.fold_names(protocol.selection_folds, protocol.selection_repeats)
         stages += [[job(f"letters/{name}") for name in names], [job("letter_selection")]]
-    last = [job(f"split{i}") for i in range(scope.count("splits", protocol.splits))]
-    return stages + [last + ([job("carlini")] if scope.carlini else [])]
+    splits = [job(f"split{i}") for i in range(scope.count("splits", protocol.splits))]
+    if not scope.carlini:
+        return stages + [splits]
+    return stages + [splits + [job("carlini/models")], [job(f"carlini/{name}") for name in MODELS]]
 
 
 def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, p: BackgroundProtocol,
