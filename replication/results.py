@@ -181,6 +181,21 @@ class RunStore:
         return list(seen.values())
 
 
+def unit_cache(store: RunStore, prefix: str, keep: int = 1) -> Callable[[str, Callable[[], Any]], Any]:
+    """`security_evaluation`'s cache in a run folder: each point is the unit `<prefix>/<attack>/eps<e>`, kept with
+    the adversarials of its first `keep` samples only (a unit file stays small; a report shows a few)."""
+    from replication.evaluation import Point
+
+    def cache(key: str, compute: Callable[[], Any]) -> Any:
+        def trimmed() -> Any:
+            point = compute()
+            if point.adversarial is not None:
+                point.adversarial = point.adversarial[:keep]
+            return point
+        return Point.from_dict(store.unit(f"{prefix}/{key}", trimmed))
+    return cache
+
+
 def load_or_train(path: Path, train: Callable[[], Any]):
     """The Keras model saved at `path`, else `train()`'s model, saved atomically (a kill never leaves half a file).
 

@@ -100,6 +100,38 @@ def test_a_batch_equals_per_sample_evaluations():
         assert one.points["pgd"][1].outcome[0] == batch.points["pgd"][1].outcome[i]
 
 
+def test_points_round_trip_through_a_json_cache():
+    """A resumable run stores each point as JSON (`Point.to_dict`) and reads it back (`Point.from_dict`): the
+    second evaluation computes nothing and equals the first field by field, dtypes and -inf scores included."""
+    import json
+
+    from replication.evaluation import Point
+    from replication.results import jsonable
+    saved, computed = {}, []
+
+    def cache(key, compute):
+        if key not in saved:
+            computed.append(key)
+            saved[key] = json.dumps(jsonable(compute()))
+        return Point.from_dict(json.loads(saved[key]))
+    cw = MinimumNorm(lambda x, y: shift_to(CENTRES[1])(x, y, 0.5))
+    attacks = {"pgd": RejectPGD(SCORER, max_iter=20, batch_size=4), "cw": cw}
+    plain = security_evaluation(SCORER, X, Y, [0.0, 0.3], attacks=attacks, keep_adversarial=True)
+    first = security_evaluation(SCORER, X, Y, [0.0, 0.3], attacks=attacks, cache=cache, keep_adversarial=True)
+    again = security_evaluation(SCORER, X, Y, [0.0, 0.3], attacks=attacks, cache=cache)
+    assert computed == ["pgd/eps0", "pgd/eps0.3", "cw/eps0", "cw/eps0.3"]
+    for a in attacks:
+        for p, q, r in zip(plain.points[a], first.points[a], again.points[a]):
+            for name in ("outcome", "distance", "scores", "adversarial", "still_improving", "flat_gradient"):
+                ref = getattr(p, name)
+                for other in (getattr(q, name), getattr(r, name)):
+                    assert (other is None) if ref is None else (other.dtype == ref.dtype and
+                                                                np.array_equal(other, ref))
+            assert q.iterations == p.iterations and q.eps == p.eps and q.attack == p.attack
+    undefended = Point("x", 0.0, np.zeros(1, np.int8), np.zeros(1), 0.0, scores=np.array([[1.0, -np.inf]], np.float32))
+    assert np.isneginf(Point.from_dict(json.loads(json.dumps(jsonable(undefended)))).scores[0, 1])
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="labels"):
         security_evaluation(SCORER, X, Y[:2], [0.0])

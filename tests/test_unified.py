@@ -51,7 +51,7 @@ def test_first_below_and_unknown_attack():
     assert experiment.first_below([0, 1, 2, 3], [30, 60, 40, 5], 50) == 2
     assert experiment.first_below([0, 1], [99, 80], 10) is None
     with pytest.raises(KeyError):
-        attacks.attack_for("cw", None, 1.0, protocols.unified("smoke"))
+        attacks.attack_for("cw", None, protocols.unified("smoke"))
 
 
 def test_unified_protocols_share_the_dnr_counts():

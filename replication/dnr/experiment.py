@@ -23,10 +23,10 @@ from replication.dnr.records import (
     Run,
 )
 from replication.engine import IN_PROCESS, Engine, Job, shared_paths
-from replication.evaluation import EVADED, REJECTED, Point, accurate, checks, evaluate_point, threshold_tradeoff
+from replication.evaluation import EVADED, REJECTED, Point, accurate, checks, security_evaluation, threshold_tradeoff
 from replication.evaluation.outcomes import percent
 from replication.protocols import WHOLE, DNRDataset, DNRProtocol, Scope
-from replication.results import RunStore, data_digest, jsonable, run_fingerprint, write_json
+from replication.results import RunStore, data_digest, jsonable, run_fingerprint, unit_cache, write_json
 
 
 def equality_check(defenses: Dict[str, Defense], images: np.ndarray) -> Dict:
@@ -55,27 +55,24 @@ def pgd(p: DNRDataset, defense: Defense, halvings: Optional[int] = None,
 
 def attack_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defense: Defense, x: np.ndarray,
                  y: np.ndarray) -> List[CurvePoint]:
-    """One model's security evaluation curve (`evaluate_point` at each eps): one unit per eps."""
-    attack = pgd(p, defense)
+    """One model's security evaluation curve (`security_evaluation` with the protocol's PGD), one unit per eps."""
+    evaluation = security_evaluation(defense, x, y, p.eps_grid, {name: pgd(p, defense)},
+                                     cache=unit_cache(store, f"{p.name}/run{run}"), keep_adversarial=True)
     example = published.DNR_EXAMPLE_EPS[p.name]  # Fig. 5/6's eps; the gallery shows the nearest on the grid
     gallery_eps = min(p.eps_grid[1:], key=lambda e: abs(e - example)) if len(p.eps_grid) > 1 else None
-
-    def compute(eps: float) -> CurvePoint:
-        return curve_point(evaluate_point(defense, attack, x, y, eps, name, keep_adversarial=eps == gallery_eps), x, y)
-    return [CurvePoint.from_dict(store.unit(f"{p.name}/run{run}/{name}/eps{eps:g}", lambda eps=eps: compute(eps)))
-            for eps in p.eps_grid]
+    return [curve_point(pt, x, y, pt.eps == gallery_eps) for pt in evaluation.points[name]]
 
 
-def curve_point(point: Point, x: np.ndarray, y: np.ndarray) -> CurvePoint:
-    """What a curve unit keeps of a point: accuracy and rejection (%), each sample's outcome, top class score and
-    class (Fig. 4's trade-off), the largest L2, why survivors stopped, and the gallery's first sample (Fig. 5/6)."""
+def curve_point(point: Point, x: np.ndarray, y: np.ndarray, gallery: bool) -> CurvePoint:
+    """What the run keeps of a point: accuracy and rejection (%), each sample's outcome, top class score and
+    class (Fig. 4's trade-off), the largest L2, why survivors stopped, and (`gallery`) the first sample (Fig. 5/6)."""
     codes, classes = point.outcome, point.scores[:, :-1]
-    gallery = None if point.adversarial is None else Gallery(
+    shown = None if not gallery else Gallery(
         x[0], point.adversarial[0], int(classes[0].argmax()), bool(codes[0] == REJECTED), int(y[0]))
     return CurvePoint(point.eps, percent(accurate(codes, point.eps > 0)), percent(codes == REJECTED), point.seconds,
                       classes.max(1), classes.argmax(1), codes, point.distance.max(), point.iterations,
                       checks.survivor_causes(accurate(codes, True), point.still_improving, point.flat_gradient),
-                      gallery)
+                      shown)
 
 
 def restart_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defense: Defense, x: np.ndarray,

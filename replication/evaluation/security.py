@@ -8,7 +8,7 @@ case over attacks (AutoAttack's bookkeeping), accuracy intervals and sanity chec
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -60,6 +60,22 @@ class Point:
     def accuracy(self) -> stats.Interval:
         """% accurate (correct, or rejected under attack), Wilson 95% interval."""
         return accuracy_interval(self.outcome, self.eps)
+
+    def to_dict(self) -> Dict:
+        """The point as a dict of its fields (arrays stay arrays; `results.jsonable` makes them JSON)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Point:
+        """The point `to_dict` wrote, read back from JSON with its arrays' dtypes."""
+        return cls(d["attack"], float(d["eps"]), np.asarray(d["outcome"], np.int8), np.asarray(d["distance"], float),
+                   float(d["seconds"]), d.get("iterations"), _array(d.get("still_improving"), bool),
+                   _array(d.get("flat_gradient"), bool), _array(d.get("scores"), np.float32),
+                   _array(d.get("adversarial"), np.float32))
+
+
+def _array(value, dtype) -> Optional[np.ndarray]:
+    return None if value is None else np.asarray(value, dtype)
 
 
 @dataclass

@@ -25,17 +25,17 @@ ATTACKS = {  # name: (norm, family)
 _ORDER = {"linf": np.inf, "l2": 2}
 
 
-def attack_for(name: str, defense: Defense, eps: float, p: UnifiedProtocol):
-    """Attack `name` at `eps` as `replication.evaluation.evaluate_point` runs it: a RejectPGD (the adaptive
-    families) or a function (x, y, eps) -> adversarial x; at eps 0 the identity."""
+def attack_for(name: str, defense: Defense, p: UnifiedProtocol):
+    """Attack `name` as `replication.evaluation.security_evaluation` runs it: a RejectPGD (the adaptive families,
+    which return the input at eps 0) or a function (x, y, eps) -> adversarial x, the identity at eps 0."""
     norm, family = ATTACKS[name]
-    if eps == 0:
-        return lambda x, y, e: np.array(x, copy=True)
+    if family in ("adaptive", "reject_aware"):
+        return adaptive(defense, norm, p, reject_aware=family == "reject_aware")
     if family == "fgm":
-        return lambda x, y, e: fast_gradient(defense, x, y, e, _ORDER[norm], *BOX)
-    if family == "pgd":
-        return lambda x, y, e: _pgd(defense, x, y, e, norm, p.pgd_iter)
-    return adaptive(defense, norm, p, reject_aware=family == "reject_aware")
+        run = lambda x, y, e: fast_gradient(defense, x, y, e, _ORDER[norm], *BOX)  # noqa: E731
+    else:
+        run = lambda x, y, e: _pgd(defense, x, y, e, norm, p.pgd_iter)  # noqa: E731
+    return lambda x, y, e: np.array(x, copy=True) if e == 0 else run(x, y, e)
 
 
 def adaptive(defense: Defense, norm: str, p: UnifiedProtocol, reject_aware: bool = False,

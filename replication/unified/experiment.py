@@ -11,9 +11,9 @@ import numpy as np
 from replication import runtime
 from replication.defenses import Defense
 from replication.engine import IN_PROCESS, Engine, Job, shared_paths
-from replication.evaluation import checks, evaluate_point, threshold_tradeoff
+from replication.evaluation import Point, checks, security_evaluation, threshold_tradeoff
 from replication.protocols import UnifiedProtocol
-from replication.results import RunStore, data_digest, jsonable, run_fingerprint, write_json
+from replication.results import RunStore, data_digest, jsonable, run_fingerprint, unit_cache, write_json
 from replication.unified import attacks, style
 from replication.unified.detectors import outcomes, view
 from replication.unified.models import MODELS, Data, build, load_data
@@ -23,20 +23,24 @@ CURVE_MODELS = ("baseline", "background")   # part 1: the background-class paper
 REJECTORS = ("background", "nr", "dnr")     # part 3: the models with a reject option
 
 
-def point(store: RunStore, model: str, defense: Defense, attack: str, eps: float, x: np.ndarray, y: np.ndarray,
-          p: UnifiedProtocol) -> AttackPoint:
-    """One (model, attack, eps) evaluation (`evaluate_point`), as a resumable unit: outcome percentages, each
-    sample's digit and margin, and for the adaptive attacks why samples stopped."""
-    def compute() -> AttackPoint:
-        pt = evaluate_point(defense, attacks.attack_for(attack, defense, eps, p), x, y, eps, attack)
-        pred, margin = view(pt.scores)
-        rates = outcomes(pred, margin, y)
-        diag = ({} if pt.iterations is None else
-                {"iterations": pt.iterations, "still_improving": float(pt.still_improving.mean()),
-                 "flat_gradient": float(pt.flat_gradient.mean())})
-        accuracy = rates["correct"] + (rates["detected"] if eps > 0 else 0.0)  # a detection is correct under attack
-        return AttackPoint(eps, pt.seconds, **rates, accuracy=accuracy, pred=pred, margin=margin, diagnostics=diag)
-    return AttackPoint.from_dict(store.unit(f"{model}/{attack}/eps{eps:g}", compute))
+def sweep(store: RunStore, model: str, defense: Defense, attack: str, eps: List[float], x: np.ndarray,
+          y: np.ndarray, p: UnifiedProtocol) -> List[AttackPoint]:
+    """One (model, attack) security evaluation over `eps` (`security_evaluation`), one resumable unit per eps."""
+    evaluation = security_evaluation(defense, x, y, eps, {attack: attacks.attack_for(attack, defense, p)},
+                                     cache=unit_cache(store, model))
+    return [attack_point(pt, y) for pt in evaluation.points[attack]]
+
+
+def attack_point(pt: Point, y: np.ndarray) -> AttackPoint:
+    """What the run keeps of a point: outcome percentages, each sample's digit and margin, and for the adaptive
+    attacks (eps > 0) why samples stopped."""
+    pred, margin = view(pt.scores)
+    rates = outcomes(pred, margin, y)
+    diag = ({} if pt.iterations is None or pt.eps == 0 else
+            {"iterations": pt.iterations, "still_improving": float(pt.still_improving.mean()),
+             "flat_gradient": float(pt.flat_gradient.mean())})
+    accuracy = rates["correct"] + (rates["detected"] if pt.eps > 0 else 0.0)  # a detection is correct under attack
+    return AttackPoint(pt.eps, pt.seconds, **rates, accuracy=accuracy, pred=pred, margin=margin, diagnostics=diag)
 
 
 def grid(p: UnifiedProtocol, attack: str):
@@ -138,11 +142,11 @@ def model_units(store: RunStore, protocol: UnifiedProtocol, setup, m: str) -> Di
     attack (REJECTORS); an entry the model does not have is None."""
     x, y, defense = setup.x, setup.y, setup.defenses[m]
     eps = protocol.dnr.mnist.eps_grid
-    curves = ({a: [point(store, m, defense, a, e, x, y, protocol) for e in grid(protocol, a)] for a in attacks.ATTACKS}
+    curves = ({a: sweep(store, m, defense, a, grid(protocol, a), x, y, protocol) for a in attacks.ATTACKS}
               if m in CURVE_MODELS else None)
-    axis = [point(store, m, defense, "adaptive_l2", e, x, y, protocol) for e in eps]
+    axis = sweep(store, m, defense, "adaptive_l2", eps, x, y, protocol)
     restart = restart_units(store, protocol, setup, m, axis) if protocol.double_init else None
-    aware = [point(store, m, defense, "reject_aware_l2", e, x, y, protocol) for e in eps] if m in REJECTORS else None
+    aware = sweep(store, m, defense, "reject_aware_l2", eps, x, y, protocol) if m in REJECTORS else None
     return {"curves": curves, "axis": axis, "restart": restart, "reject_aware": aware}
 
 
