@@ -41,3 +41,26 @@ def test_balanced_sample_caps_every_class():
     idx = assembly.balanced_sample(labels, 10, seed=0)
     assert np.bincount(labels[idx]).tolist() == [10, 5, 10]
     assert len(assembly.balanced_sample(labels, None, seed=0)) == 75
+
+
+def test_table_fractions_of_outcomes_equal_the_fractions_of_predictions():
+    """Table III's categories read from the library's per-sample outcomes (how the weak-attack sweeps count) equal
+    those read from the predictions (how the clean rows count), ties between background and top digit included."""
+    import keras
+
+    from replication.background.outcomes import outcome_fractions, table_fractions
+    from replication.background.training import classify
+    from replication.defenses import BackgroundClass, Undefended
+    from replication.evaluation import outcome
+
+    rng = np.random.default_rng(0)
+    logits = rng.uniform(-1, 1, size=(300, 11)).astype(np.float32)
+    logits[:20, 10] = logits[:20, :10].max(1)  # a tie: the defense predicts background
+    y = rng.integers(0, 10, 300)
+    identity = keras.Sequential([keras.Input((11,)), keras.layers.Identity()])
+    digits = keras.Sequential([keras.Input((11,)), keras.layers.Lambda(lambda z: z[:, :10])])
+    box = (-1.0, 1.0)
+    for defense in (BackgroundClass(identity, 10, input_range=box), Undefended(digits, input_range=box)):
+        expected = outcome_fractions(classify(defense, logits), y)
+        assert table_fractions(outcome(defense.scores(logits), y)) == expected
+    assert outcome_fractions(classify(BackgroundClass(identity, 10, input_range=box), logits), y)["background"] > 6

@@ -8,11 +8,12 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from replication import published, runtime
-from replication.background import assembly, carlini, letters, training
-from replication.background.outcomes import mean_std, outcome_fractions
+from replication.background import assembly, carlini, letters, training, weak_attacks
+from replication.background.outcomes import mean_std, outcome_fractions, table_fractions
 from replication.background.records import MODELS, Aggregate, Carlini, LetterSelection, Split, WeakAttack
-from replication.background.weak_attacks import NORMS, weak_attack
+from replication.background.weak_attacks import NORMS
 from replication.engine import IN_PROCESS, Engine, Job, shared_paths
+from replication.evaluation import evaluate_point, security_evaluation
 from replication.protocols import BACKGROUND, WHOLE, BackgroundProtocol, Scope
 from replication.results import RunStore, data_digest, jsonable, run_fingerprint, write_json
 
@@ -111,18 +112,17 @@ def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, 
     x, y = training.to_input(pool.images[sets["test"]]), labels[sets["test"]]
     curve_idx = np.random.default_rng(seed + i).permutation(len(y))[:p.curve_samples or len(y)]
     out = Split(assembly.table1_counts(labels, sets), {}, WeakAttack({}, {}), WeakAttack({}, {}), {})
+    xs, ys = x[curve_idx], y[curve_idx]
     for name, model in models.items():
         defense = training.defense_of(model)
         out.clean[name] = outcome_fractions(training.classify(defense, x), y)
         for attack, eps in (("fgs", p.fgs_eps), ("fg", p.fg_eps)):
-            adv = weak_attack(defense, x, y, attack, eps)
-            getattr(out, attack).outcomes[name] = outcome_fractions(training.classify(defense, adv), y)
-            getattr(out, attack).l2_mean[name] = float(np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1)).mean())
-            grid = p.fgs_grid if attack == "fgs" else p.fg_grid
-            xs, ys = x[curve_idx], y[curve_idx]
-            out.curves.setdefault(attack, {})[name] = [
-                outcome_fractions(training.classify(defense, weak_attack(defense, xs, ys, attack, e)), ys)
-                for e in grid]
+            run = weak_attacks.attack(defense, attack)
+            point = evaluate_point(defense, run, x, y, eps, attack)  # Table V: the paper's eps, every test digit
+            getattr(out, attack).outcomes[name] = table_fractions(point.outcome)
+            getattr(out, attack).l2_mean[name] = float(point.distance.mean())
+            curve = security_evaluation(defense, xs, ys, p.fgs_grid if attack == "fgs" else p.fg_grid, {attack: run})
+            out.curves.setdefault(attack, {})[name] = [table_fractions(pt.outcome) for pt in curve.points[attack]]
     return out
 
 

@@ -6,6 +6,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from replication.background.assembly import BACKGROUND
+from replication.evaluation import CORRECT, EVADED, REJECTED
 
 
 def outcome_fractions(pred: np.ndarray, true: np.ndarray) -> Dict[str, float]:
@@ -19,6 +20,15 @@ def outcome_fractions(pred: np.ndarray, true: np.ndarray) -> Dict[str, float]:
     return {"correct": 100.0 * correct.sum() / n,
             "other_digit": 100.0 * (~correct & ~background).sum() / n,
             "background": 100.0 * background.sum() / n}
+
+
+def table_fractions(codes: np.ndarray) -> Dict[str, float]:
+    """`outcome_fractions` from the library's per-sample outcomes: a reject is a background prediction, an
+    evasion another digit."""
+    codes = np.asarray(codes)
+    n = max(len(codes), 1)
+    return {"correct": 100.0 * (codes == CORRECT).sum() / n, "other_digit": 100.0 * (codes == EVADED).sum() / n,
+            "background": 100.0 * (codes == REJECTED).sum() / n}
 
 
 def mean_std(values: Sequence[Dict[str, float]]) -> Dict[str, Dict[str, float]]:
