@@ -81,18 +81,20 @@ def _dataset(dnr_right, nr_right, clean_top, eps=(0.0, 1.0, 5.0), runs=2):
     """A synthetic DNR result: per run, samples the DNR / NR get right at every eps > 0 (bool arrays), the clean
     top score (theta 0 rejects top <= 0), and the DNN evaded everywhere."""
     from replication.dnr.records import Aggregate, CurvePoint, DatasetResult, Run
+    from replication.evaluation import outcome_of
     n = len(dnr_right)
     y = np.zeros(n, int)
 
-    def point(e, top, pred):  # only what the claims read: eps, per-sample top score and class
-        return CurvePoint(e, 0.0, 0.0, 0.0, np.asarray(top, float), np.asarray(pred), np.zeros(n, np.int8), 0.0,
-                          None, {})
+    def point(e, top, pred, theta=0.0):  # what the claims read: eps, per-sample outcome (top score, class, theta)
+        top, pred = np.asarray(top, float), np.asarray(pred)
+        return CurvePoint(e, 0.0, 0.0, 0.0, top, pred, outcome_of(pred, top - theta, y), 0.0, None, {})
     out = []
     for _ in range(runs):
         curves = {}
         for m, right in (("dnr", dnr_right), ("nr", nr_right), ("dnn", np.zeros(n, bool))):
-            curves[m] = [point(0.0, clean_top, [0] * n)] + [point(e, [1.0] * n, np.where(right, 0, 1))
-                                                           for e in eps[1:]]
+            theta = -np.inf if m == "dnn" else 0.0  # the undefended DNN never rejects
+            curves[m] = [point(0.0, clean_top, [0] * n, theta)] + [point(e, [1.0] * n, np.where(right, 0, 1), theta)
+                                                                   for e in eps[1:]]
         out.append(Run(y, {"theta": {"nr": 0.0, "dnr": 0.0}}, {}, curves))
     return DatasetResult([], "net", 0, "synthetic", out, Aggregate(list(eps), {}, {}, {}, []))
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from replication import published, stats
 from replication.dnr.records import MODELS, DatasetResult, Run
+from replication.evaluation import REJECTED, accurate
 from replication.evaluation.checks import NEAR_ZERO
 from replication.stats import Interval
 
@@ -39,20 +40,18 @@ class Claim:
 
 
 def rejected(run: Run, model: str, i: int) -> np.ndarray:
-    """Per sample of one run at eps index i: rejected (top score <= theta; never for the undefended DNN)."""
-    return run.curves[model][i].top <= run.theta(model)
+    """Per sample of one run at eps index i: rejected (never for the undefended DNN)."""
+    return run.curves[model][i].outcome == REJECTED
 
 
 def correct(run: Run, model: str, i: int, restart: bool = False) -> np.ndarray:
-    """Per-sample correctness of one run at eps index i. At eps 0 a reject is an error; at eps > 0 a reject or the
-    true class is correct (Section 4.1.4); with `restart`, not evaded by the paper's attack or its restart."""
+    """Per-sample correctness of one run at eps index i (`evaluation.accurate`: at eps 0 a reject is an error, at
+    eps > 0 a reject or the true class is correct, Section 4.1.4); with `restart`, not evaded by the paper's attack
+    or its restart."""
     pt = run.curves[model][i]
-    rejects = rejected(run, model, i)
-    if pt.eps == 0:
-        return (pt.pred == run.y) & ~rejects
-    if restart:
+    if restart and pt.eps > 0:
         return ~run.double_init[model][i].evaded
-    return (pt.pred == run.y) | rejects
+    return accurate(pt.outcome, pt.eps > 0)
 
 
 def correct_matrix(ds: DatasetResult, model: str, restart: bool = False) -> Dict[str, np.ndarray]:
