@@ -51,7 +51,7 @@ def test_jobs_are_the_independent_units_in_stages(tmp_path):
     stages = background.jobs(smoke, tmp_path, None, 0, protocols.WHOLE)
     assert [[j.label for j in s] for s in stages] == [["letters/repeat0_fold0", "letters/repeat0_fold1"],
                                                       ["letter_selection"], ["split0", "split1", "carlini/models"],
-                                                      ["carlini/baseline", "carlini/defense"]]
+                                                      ["carlini/baseline", "carlini/defense"], ["carlini"]]
     published = dataclasses.replace(protocols.background("paper"), letters="published")
     stages = background.jobs(published, tmp_path, None, 0, protocols.Scope(splits=1, carlini=False))
     assert [[j.label for j in s] for s in stages] == [["split0"]]

@@ -94,6 +94,7 @@ def test_smoke_run_writes_every_part(unified_smoke_run, data_dir):
 
 def test_records_keep_every_field_of_results_and_units(unified_smoke_run):
     """The typed records read and write results.json and each kind of unit file unchanged."""
+    from replication.evaluation import Point
     from replication.results import jsonable
     from replication.unified import records
     out, _ = unified_smoke_run
@@ -104,8 +105,8 @@ def test_records_keep_every_field_of_results_and_units(unified_smoke_run):
     units = [json.loads(p.read_text())["result"] for p in (out / "units").rglob("eps*.json")]
     restarts = [u for u in units if "restart_gain" in u]
     assert restarts and all(same(records.RestartPoint.from_dict(u), u) for u in restarts)
-    points = [u for u in units if "margin" in u]
-    assert points and all(same(records.AttackPoint.from_dict(u), u) for u in points)
+    points = [u for u in units if "outcome" in u]  # each attack point's unit is the library's Point
+    assert points and all(same(Point.from_dict(u), u) for u in points)
 
 
 def test_style_control_tells_separable_styles_from_one_style():

@@ -85,7 +85,7 @@ def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str
 
 def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, scope: Scope) -> List[List[Job]]:
     """The run's independent units as stages: the letter-selection folds, their summary, then the splits beside the
-    Carlini models, then each model's Carlini attack (the driver assembles the Carlini summary)."""
+    Carlini models, then each model's Carlini attack, then the Carlini summary."""
     folder, data = shared_paths(out, data_dir)
 
     def job(key: str) -> Job:
@@ -97,7 +97,7 @@ def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed:
     splits = [job(f"split{i}") for i in range(scope.count("splits", protocol.splits))]
     if not scope.carlini:
         return stages + [splits]
-    return stages + [splits + [job("carlini/models")], [job(f"carlini/{name}") for name in MODELS]]
+    return stages + [splits + [job("carlini/models")], [job(f"carlini/{name}") for name in MODELS], [job("carlini")]]
 
 
 def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, p: BackgroundProtocol,
