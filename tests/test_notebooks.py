@@ -1,4 +1,5 @@
 """The notebooks run end to end on the smoke protocol (so they never rot) and match their generator."""
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -10,8 +11,19 @@ pytestmark = pytest.mark.notebook
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-@pytest.mark.parametrize("name", ["background_class.ipynb", "deep_neural_rejection.ipynb", "unified_comparison.ipynb"])
-def test_notebook_runs_on_smoke(name, tmp_path, data_dir, monkeypatch):
+# notebook: (its results folder name, the session fixture that ran the same smoke protocol in this process)
+RUNS = {"background_class.ipynb": ("background", "smoke_run"), "deep_neural_rejection.ipynb": ("dnr", "dnr_smoke_run"),
+        "unified_comparison.ipynb": ("unified", "unified_smoke_run")}
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_notebook_runs_on_smoke(name, tmp_path, data_dir, monkeypatch, request):
+    """Every cell runs without error and shows the figures. The notebook resumes a copy of the smoke run the
+    pipeline tests computed (same protocol, seed and data, so the same fingerprint): its cells run the
+    experiment's entry point, which loads every unit, assembles, reports and draws, without computing the units a
+    second time."""
+    folder, fixture = RUNS[name]
+    shutil.copytree(request.getfixturevalue(fixture)[0], tmp_path / folder / "smoke")
     monkeypatch.setenv("NOTEBOOK_PROTOCOL", "smoke")
     monkeypatch.setenv("NOTEBOOK_OUT", str(tmp_path))
     monkeypatch.setenv("REPLICATION_DATA_DIR", str(Path(data_dir).resolve()))
