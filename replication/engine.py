@@ -47,7 +47,9 @@ class InProcess:
 
 
 def _execute(job: Job, threads: Optional[int]) -> Dict[str, Any]:
-    """A job on a Ray worker: configure TensorFlow, say who computes, run."""
+    """A job on a Ray worker: configure TensorFlow, say who computes, run; its record says who and how long."""
+    import time
+
     import ray
 
     from replication import runtime
@@ -55,8 +57,10 @@ def _execute(job: Job, threads: Optional[int]) -> Dict[str, Any]:
     context = ray.get_runtime_context()
     runtime.WORKER.update(engine="ray", worker=context.get_worker_id()[:12], node=context.get_node_id()[:12],
                           pid=os.getpid())
+    start = time.time()
     job.fn(*job.args)
-    return {"label": job.label, "host": socket.gethostname(), "worker": runtime.WORKER["worker"]}
+    return {"label": job.label, "host": socket.gethostname(), "worker": runtime.WORKER["worker"],
+            "seconds": time.time() - start}
 
 
 class RayEngine:

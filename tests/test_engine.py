@@ -125,3 +125,5 @@ def test_two_workers_give_the_in_process_numbers(name, ray_engine, data_dir, tmp
     assert spread["engine"]["name"] == "ray" and spread["engine"]["workers"] == 2
     who = [u["computed_by"] for u in spread["units_computed_by"]]
     assert all(w.get("engine") == "ray" and w.get("worker") and w.get("host") for w in who)
+    jobs = spread["engine"]["jobs"]  # one record per job: which worker, and its wall time
+    assert jobs and all(j["seconds"] > 0 and j["worker"] for j in jobs)
