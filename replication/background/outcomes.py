@@ -10,20 +10,15 @@ from replication.evaluation import CORRECT, EVADED, REJECTED
 
 
 def outcome_fractions(pred: np.ndarray, true: np.ndarray) -> Dict[str, float]:
-    """Percent of samples classified correctly, as another digit, or as background."""
+    """Percent of samples classified correctly, as another digit, or as background (`true`: digits)."""
     pred, true = np.asarray(pred), np.asarray(true)
     if pred.shape != true.shape:
         raise ValueError(f"pred {pred.shape} and true {true.shape} differ in shape")
-    n = max(len(true), 1)
-    background = pred == BACKGROUND
-    correct = pred == true
-    return {"correct": 100.0 * correct.sum() / n,
-            "other_digit": 100.0 * (~correct & ~background).sum() / n,
-            "background": 100.0 * background.sum() / n}
+    return table_fractions(np.where(pred == BACKGROUND, REJECTED, np.where(pred == true, CORRECT, EVADED)))
 
 
 def table_fractions(codes: np.ndarray) -> Dict[str, float]:
-    """`outcome_fractions` from the library's per-sample outcomes: a reject is a background prediction, an
+    """Table III's categories from the library's per-sample outcomes: a reject is a background prediction, an
     evasion another digit."""
     codes = np.asarray(codes)
     n = max(len(codes), 1)
