@@ -1,4 +1,4 @@
-# make install | test | test-fast | lint | replicate-background | replicate-dnr | replicate-unified | bench | spread
+# make install | test | test-fast | lint | replicate-background | replicate-dnr | replicate-unified | bench | bench-secml | spread
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +9,7 @@ PROTOCOL ?=
 SEED ?= 0
 RUN_ARGS = $(if $(PROTOCOL),--protocol $(PROTOCOL)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(OUT),--out $(OUT)) --seed $(SEED)
 
-.PHONY: install test test-fast lint example replicate-background replicate-dnr replicate-unified bench spread clean
+.PHONY: install test test-fast lint example replicate-background replicate-dnr replicate-unified bench bench-secml spread clean
 
 install: $(VENV)/.installed
 
@@ -44,12 +44,22 @@ replicate-unified: install
 	$(PY) -m replication unified $(RUN_ARGS)
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) $(SECML_VENV) *.egg-info
 
 # one core: TF RBF SVM kernels, a PGD iteration, and the attack on the configuration the authors' library secml
 # was timed on (published.SECML_REFERENCE), with the speed-up over it
 bench: install
 	OMP_NUM_THREADS=1 $(PY) -m replication.bench --out results/bench.json $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+# the authors' library itself on the bench configuration, at 1,000 and at the paper's 10,000 SVM training images, one
+# core, in its own environment (secml 0.15.6 needs Python <= 3.10): make bench then takes its ratios against these
+SECML_PYTHON ?= $(shell for p in python3.10 python3.9 $$HOME/.pyenv/versions/3.10*/bin/python $$HOME/.pyenv/versions/3.9*/bin/python; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+SECML_VENV := .venv-secml
+bench-secml:
+	@test -n "$(SECML_PYTHON)" || { echo "bench-secml needs Python 3.9 or 3.10 (set SECML_PYTHON)"; exit 1; }
+	test -x $(SECML_VENV)/bin/python || $(SECML_PYTHON) -m venv $(SECML_VENV)
+	$(SECML_VENV)/bin/python -m pip install -q -r benchmarks/requirements-secml.txt
+	$(SECML_VENV)/bin/python benchmarks/secml_dnr.py --out results/bench_secml.json $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 # how far a result moves with the thread count and op determinism alone (needs the MNIST files)
 spread: install
