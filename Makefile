@@ -53,7 +53,7 @@ bench: install
 
 # the authors' library itself on the bench configuration, at 1,000 and at the paper's 10,000 SVM training images, one
 # core, in its own environment (secml 0.15.6 needs Python <= 3.10): make bench then takes its ratios against these
-SECML_PYTHON ?= $(shell for p in python3.10 python3.9 $$HOME/.pyenv/versions/3.10*/bin/python $$HOME/.pyenv/versions/3.9*/bin/python; do command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+SECML_PYTHON ?= $(shell for p in python3.10 python3.9 $$HOME/.pyenv/versions/3.10*/bin/python $$HOME/.pyenv/versions/3.9*/bin/python; do $$p -c '' >/dev/null 2>&1 && { echo $$p; break; }; done)
 SECML_VENV := .venv-secml
 bench-secml:
 	@test -n "$(SECML_PYTHON)" || { echo "bench-secml needs Python 3.9 or 3.10 (set SECML_PYTHON)"; exit 1; }

@@ -261,3 +261,7 @@ def main() -> None:
     t = results["training"]
     print(f"training: package {t['package_samples_per_s']:.0f} samples/s, bare Keras fit "
           f"{t['bare_keras_fit_samples_per_s']:.0f} samples/s ({100 * t['package_over_bare']:.0f}%)")
+
+
+if __name__ == "__main__":
+    main()
