@@ -1,5 +1,7 @@
 """The speed bench: which secml figures a ratio is taken against, and the secml script reading the same digits."""
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,3 +38,10 @@ def test_secml_script_reads_the_digits_the_package_reads(data_dir):
         ours = datasets.load("mnist", split, data_dir)
         np.testing.assert_allclose(x, draws.pixels(ours.images).reshape(len(x), -1), rtol=0, atol=1e-7)
         np.testing.assert_array_equal(y, ours.labels)
+
+
+def test_bench_module_runs_as_a_script():
+    """`make bench` is `python -m replication.bench`: the module must call its main (its --help answers)."""
+    done = subprocess.run([sys.executable, "-m", "replication.bench", "--help"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "--secml" in done.stdout
