@@ -2,7 +2,7 @@
 
 Runs in its own Python (secml 0.15.6 needs Python <= 3.10 and NumPy < 1.24; `make bench-secml` builds that
 environment from `benchmarks/requirements-secml.txt`). It imports nothing from this package, so it reads the MNIST
-idx files itself. One core: the thread variables are set before NumPy and PyTorch load.
+idx files itself. One core: run as a script, it sets the thread variables before NumPy and PyTorch load.
 
 The configuration (`replication.bench.secml_setup` builds the same with Keras and this package's DNR):
 conv32-pool-conv64-pool-fc200-fc200-fc10 (3x3 convolutions, ReLU) trained on MNIST train[0:5000] (Adam 1e-3,
@@ -16,8 +16,9 @@ correct, as in the paper and in `make bench`), support vectors, and the settings
 """
 import os
 
-for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_name] = "1"
+if __name__ == "__main__":  # one core, set before NumPy loads (importing this file, e.g. in a test, changes nothing)
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[_name] = "1"
 
 import argparse  # noqa: E402
 import gzip  # noqa: E402
