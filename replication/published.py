@@ -69,6 +69,7 @@ DNR_CLEAN_REJECT_RATE = Published(10, f"{_B}, Section 4.1 (theta rejects 10% of 
 
 # Not a paper's number: the authors' library secml (Sotgiu et al.'s own code) timed on the configuration of
 # `replication.bench.bench_secml_config`, one CPU core, 20 MNIST test digits, 30 PGD iterations (issue 11's
-# measurement on this project's 2-core machine). `make bench` puts this package's speed beside it.
+# measurement on this project's 2-core machine). `make bench` puts this package's speed beside it when secml's own
+# timing (`make bench-secml`) is absent; that timing, on the same machine, came out about 2x faster (README, Speed).
 SECML_REFERENCE = {1.0: {"s_per_sample": 2.67, "accuracy": 0.70},
                    2.0: {"s_per_sample": 4.33, "accuracy": 0.45}}
