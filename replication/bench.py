@@ -148,7 +148,7 @@ def secml_figures(measured: Optional[Dict], svm_train: int) -> Tuple[Dict[float,
     row = (measured or {}).get("configurations", {}).get(str(svm_train))
     if row:
         return ({eps: row[f"eps{eps:g}"] for eps in (1.0, 2.0)},
-                f"measured here by benchmarks/secml_dnr.py ({measured['library']})")
+                f"measured here by benchmarks/secml_dnr.py ({measured['library']}; {measured['attack']})")
     if svm_train == 1000:
         return published.SECML_REFERENCE, "issue 11's measurement"
     return published.SECML_REFERENCE, "issue 11's measurement at 1,000 SVM training images, not at this size"

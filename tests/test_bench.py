@@ -10,14 +10,14 @@ import pytest
 from replication import published
 from replication.bench import secml_figures
 
-MEASURED = {"library": "secml 0.15.6", "configurations": {
+MEASURED = {"library": "secml 0.15.6", "attack": "CAttackEvasionPGDExp, double_init False", "configurations": {
     "10000": {"eps1": {"s_per_sample": 20.0, "accuracy": 0.6}, "eps2": {"s_per_sample": 30.0, "accuracy": 0.4}}}}
 
 
 def test_measured_secml_figures_win_and_missing_sizes_fall_back_to_the_reference():
     figures, source = secml_figures(MEASURED, 10000)
     assert figures[1.0]["s_per_sample"] == 20.0 and figures[2.0]["accuracy"] == 0.4
-    assert source.startswith("measured here")
+    assert source.startswith("measured here") and "double_init False" in source  # which secml attack it was
     figures, source = secml_figures(MEASURED, 1000)  # not measured at this size: issue 11's figures, exact
     assert figures is published.SECML_REFERENCE and source == "issue 11's measurement"
     figures, source = secml_figures(None, 10000)  # nothing measured: the 1,000-image figures, labelled as such
