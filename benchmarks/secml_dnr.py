@@ -75,7 +75,8 @@ def net():
 
 
 def setup(data_dir: Path, svm_train: int, seed: int = 0):
-    """(secml DNR, x to attack, y): the configuration above, trained here."""
+    """(secml DNR, x to attack, y, the DNR's training set, which secml's double initialisation starts from): the
+    configuration above, trained here."""
     import torch
     from secml.array import CArray
     from secml.data import CDataset
@@ -93,10 +94,10 @@ def setup(data_dir: Path, svm_train: int, seed: int = 0):
                  for name, (c, gamma) in zip(LAYERS, LAYER_PARAMS)}
     combiner = CClassifierSVM(kernel=CKernelRBF(gamma=COMBINER[1]), C=COMBINER[0])
     dnr = CClassifierDNR(combiner=combiner, layer_clf=layer_clf, dnn=dnn, layers=list(LAYERS), threshold=-1000)
-    dnr.fit(CArray(x_train[5000:5000 + svm_train]), CArray(y_train[5000:5000 + svm_train]))
+    train = CDataset(x_train[5000:5000 + svm_train], y_train[5000:5000 + svm_train])
+    dnr.fit(train.X, train.Y)
     dnr.threshold = dnr.compute_threshold(rej_percent=0.1, ds=CDataset(x_test[:1000], y_test[:1000]))
-    restart = CDataset(x_train[5000:5000 + svm_train], y_train[5000:5000 + svm_train])
-    return dnr, x_test[1000:1020], y_test[1000:1020], restart
+    return dnr, x_test[1000:1020], y_test[1000:1020], train
 
 
 def support_vectors(svm) -> int:
@@ -146,9 +147,9 @@ def main() -> None:
                "support_vectors": {"layers": [support_vectors(dnr._layer_clfs[name]) for name in LAYERS],
                                    "combiner": support_vectors(dnr.clf)}}
         for eps in (1.0, 2.0):
-            row[f"eps{eps:g}"] = attack(dnr, x, y, eps, solver, restart if args.double_init else None)
-            print(f"secml, DNR on {n} images, eps {eps:g}: {row[f'eps{eps:g}']['s_per_sample']:.3f} s/sample, "
-                  f"accuracy {row[f'eps{eps:g}']['accuracy']:.2f}", flush=True)
+            r = row[f"eps{eps:g}"] = attack(dnr, x, y, eps, solver, restart if args.double_init else None)
+            print(f"secml, DNR on {n} images, eps {eps:g}: {r['s_per_sample']:.3f} s/sample, "
+                  f"accuracy {r['accuracy']:.2f}", flush=True)
         out["configurations"][str(n)] = row
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(out, indent=2))
