@@ -30,7 +30,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--data-dir", default=None,
                     help="directory of the official raw files (offline); default $REPLICATION_DATA_DIR, "
                          "else tensorflow-datasets")
-    ap.add_argument("--out", default=None, help="results folder (default results/<experiment>/<protocol>)")
+    ap.add_argument("--out", default=None,
+                    help="run folder (default: reports/<experiment>/paper[-<variant>] for the paper protocol, the "
+                         "ledger kept in git; else results/<experiment>/<protocol>[-<variant>])")
     ap.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
     ap.add_argument("--letters", choices=("measured", "published"), default=None,
                     help="background only: run the confusing-letter selection (measured) or use the paper's "
@@ -69,6 +71,26 @@ def default_protocol() -> str:
     """paper on a GPU, else fast."""
     from replication import runtime
     return "paper" if runtime.has_gpu() else "fast"
+
+
+LEDGER = Path("reports")  # the paper protocols' run folders, kept in git (units, small networks, reports)
+
+
+def variant(args: argparse.Namespace) -> str:
+    """The protocol variant a command runs ('' for the protocol as it is): DNR's authors' layers, background's
+    published letters."""
+    if args.experiment == "dnr" and args.layers == "authors":
+        return "authors-layers"
+    if args.experiment == "background" and args.letters == "published":
+        return "published-letters"
+    return ""
+
+
+def default_folder(args: argparse.Namespace, level: str) -> Path:
+    """`reports/<experiment>/paper[-<variant>]` for the paper protocol (the ledger, kept in git: a fresh clone
+    resumes it), else `results/<experiment>/<protocol>[-<variant>]`."""
+    name = level + (f"-{variant(args)}" if variant(args) else "")
+    return (LEDGER if level == "paper" else Path("results")) / args.experiment / name
 
 
 SCOPE_OPTIONS = {"background": ("splits", "carlini"), "dnr": ("runs", "datasets"), "unified": ()}
@@ -111,7 +133,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     banner = f"PROTOCOL: {level}" + ("" if args.protocol else " (default: " +
                                      ("a GPU is visible)" if level == "paper" else "no GPU visible)"))
     print("=" * len(banner), banner, "=" * len(banner), sep="\n", flush=True)
-    out = Path(args.out or f"results/{args.experiment}/{level}")
+    out = Path(args.out or default_folder(args, level))
     from replication import protocols
     from replication.data import DataError
     if args.experiment == "background":
@@ -134,7 +156,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         run_args = {"scope": scope} if args.experiment != "unified" else {}
         from replication.engine import engine
         run_args["engine"] = engine(args.workers, args.ray_address, args.threads)
-        results = experiment.run(protocol, out, args.data_dir, args.seed, fork=args.out is None, **run_args)
+        fork = args.out is None and level != "paper"  # the ledger's folders are never forked
+        results = experiment.run(protocol, out, args.data_dir, args.seed, fork=fork, **run_args)
     except DataError as err:
         print(f"data error: {err}", file=sys.stderr)
         return 2

@@ -71,11 +71,18 @@ def data_digest(*arrays: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
-def run_fingerprint(experiment: str, protocol: Dict, seed: int, data: Dict) -> Dict:
-    """What makes two runs' units interchangeable: experiment, protocol, seed, data and package version."""
-    from replication.runtime import package_version
+# What an experiment's units compute, as a number: a release that changes any unit's numbers (a model's training, a
+# defense, an attack, what a unit stores) bumps its experiment's number, which orphans the ledger's units of that
+# experiment; a release that does not (a report, a refactor, the package version) leaves them valid.
+# tests/test_ledger.py recomputes stored smoke units and fails when their numbers move without a bump.
+UNITS_VERSION = {"background": 2, "dnr": 2, "unified": 2}
 
-    return {"experiment": experiment, "protocol": protocol, "seed": seed, "data": data, "package": package_version()}
+
+def run_fingerprint(experiment: str, protocol: Dict, seed: int, data: Dict) -> Dict:
+    """What makes two runs' units interchangeable: experiment, protocol, seed, data and the experiment's units
+    version (`UNITS_VERSION`; not the package version, so a release that changes no unit keeps the ledger)."""
+    return {"experiment": experiment, "protocol": protocol, "seed": seed, "data": data,
+            "units": UNITS_VERSION[experiment]}
 
 
 class FingerprintMismatch(RuntimeError):
@@ -181,6 +188,41 @@ class RunStore:
         return list(seen.values())
 
 
+DIGEST_TOLERANCE = 1e-5  # rtol and atol of a reproduced model's digest against the ledger's (float noise only)
+
+
+class ModelMismatch(RuntimeError):
+    """A model rebuilt for a run is not the one its finished units were computed with."""
+
+
+def verified(store: RunStore, name: str, digest: Dict[str, Any]) -> Dict[str, Any]:
+    """Unit `name` holds the digest of a model the run's units depend on (e.g. scores on fixed probe images, theta,
+    support-vector counts); a model rebuilt later (a fresh clone of the ledger, which keeps no SVMs) must match it
+    within `DIGEST_TOLERANCE` (counts exactly), else `ModelMismatch`: one run never mixes models."""
+    stored = store.unit(name, lambda: digest)
+    diffs = digest_differences(stored, jsonable(digest))
+    if diffs:
+        raise ModelMismatch(f"{store.root}: the model rebuilt for {name} differs from the one its units were computed "
+                            f"with ({'; '.join(diffs[:3])}); delete that run's units to recompute it whole")
+    return stored
+
+
+def digest_differences(stored: Any, new: Any, key: str = "") -> List[str]:
+    """Where two digests differ beyond `DIGEST_TOLERANCE` (integers and strings exactly)."""
+    if isinstance(stored, dict) and isinstance(new, dict):
+        if set(stored) != set(new):
+            return [f"{key}: keys {sorted(stored)} -> {sorted(new)}"]
+        return [d for k in sorted(stored) for d in digest_differences(stored[k], new[k], f"{key}.{k}".lstrip("."))]
+    a, b = np.asarray(stored), np.asarray(new)
+    if a.shape != b.shape:
+        return [f"{key}: shape {a.shape} -> {b.shape}"]
+    if a.dtype.kind in "iub" or a.dtype.kind in "USO":
+        return [] if np.array_equal(a, b) else [f"{key}: {stored} -> {new}"]
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    same = np.allclose(a, b, rtol=DIGEST_TOLERANCE, atol=DIGEST_TOLERANCE) and np.array_equal(np.isinf(a), np.isinf(b))
+    return [] if same else [f"{key}: max difference {np.nanmax(np.abs(a - b)):.3g}"]
+
+
 def unit_cache(store: RunStore, prefix: str, keep: int = 1) -> Callable[[str, Callable[[], Any]], Any]:
     """`security_evaluation`'s cache in a run folder: each point is the unit `<prefix>/<attack>/eps<e>`, kept with
     the adversarials of its first `keep` samples only (a unit file stays small; a report shows a few)."""
@@ -196,19 +238,60 @@ def unit_cache(store: RunStore, prefix: str, keep: int = 1) -> Callable[[str, Ca
     return cache
 
 
-def load_or_train(path: Path, train: Callable[[], Any]):
-    """The Keras model saved at `path`, else `train()`'s model, saved atomically (a kill never leaves half a file).
+def save_model(model: Any, path: Path) -> None:
+    """`model.save(path)` atomically (with its optimizer state)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)
 
-    `path` lies inside a fingerprinted `RunStore` folder, so the checkpoint belongs to this run's settings.
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The RNG seed of one training epoch: a function of (seed, epoch) only, so a resumed epoch draws what an
+    uncut training draws."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0] % (2 ** 31))
+
+
+def reseed(model: Any, seed: int) -> None:
+    """Seed the global RNGs and every layer's own generator (Keras' `SeedGenerator`, e.g. dropout's), whose state
+    a saved model does not restore."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    generators = [v for v in model.non_trainable_variables if v.path.endswith("seed_generator_state")]
+    for i, state in enumerate(generators):
+        state.assign(np.array([seed + i, 0], dtype=state.dtype))
+
+
+def train_by_epoch(path: Path, build: Callable[[], Any], fit_epoch: Callable[[Any], None], epochs: int,
+                   seed: int) -> Any:
+    """The model saved at `path`, else one trained epoch by epoch and saved there.
+
+    `build()` returns a compiled model; `fit_epoch(model)` trains it one epoch. After each epoch the model and its
+    optimizer state go to `<path>.partial/` with the count of finished epochs, so a training cut at epoch k resumes
+    at k. Each epoch reseeds every RNG from (seed, epoch) (`epoch_seed`): a resumed training ends with the weights
+    of an uncut one at the same threads.
     """
     import keras
 
     path = Path(path)
     if path.exists():
         return keras.models.load_model(path)
-    model = train()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    tmp.replace(path)
+    partial = path.with_name(path.name + ".partial")
+    state = partial / "epochs.json"
+    if state.exists():
+        done = json.loads(state.read_text())["done"]
+        model = keras.models.load_model(partial / "model.keras")
+    else:
+        keras.utils.set_random_seed(seed)
+        done, model = 0, build()
+    for epoch in range(done, epochs):
+        reseed(model, epoch_seed(seed, epoch))
+        fit_epoch(model)
+        save_model(model, partial / "model.keras")
+        write_json(state, {"done": epoch + 1, "of": epochs})
+    save_model(model, path)
+    import shutil
+    shutil.rmtree(partial, ignore_errors=True)
     return model

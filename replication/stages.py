@@ -16,7 +16,7 @@ from replication import published
 from replication.data import draws
 from replication.defenses import DNR, NR, select_params, stacked_scores
 from replication.protocols import DNRDataset, DNRProtocol
-from replication.results import RunStore, load_or_train
+from replication.results import RunStore, train_by_epoch, verified
 
 BUILDERS = {"mnist": build_mnist_net, "cifar10": build_cifar_net}
 PIXELS = (-0.5, 0.5)  # the Table II network's input range (Section IV)
@@ -29,14 +29,35 @@ def keras_verbosity() -> int:
 
 def train_network(store: RunStore, p: DNRDataset, pool: draws.Pool, seed: int) -> keras.Model:
     """The dataset's network, trained once (Table 2) and checkpointed."""
-    def train() -> keras.Model:
-        keras.utils.set_random_seed(seed)
-        model = compile_dnr_net(BUILDERS[p.name](), p.learning_rate)
-        model.fit(draws.pixels(pool.images[pool.dnn_idx]), pool.labels[pool.dnn_idx], batch_size=p.batch_size,
-                  epochs=p.epochs, shuffle=True, verbose=keras_verbosity())
-        return model
+    x, y = draws.pixels(pool.images[pool.dnn_idx]), pool.labels[pool.dnn_idx]
+    model = train_by_epoch(store.path(f"models/{p.name}_dnn.keras"),
+                           lambda: compile_dnr_net(BUILDERS[p.name](), p.learning_rate),
+                           lambda model: fit_one_epoch(model, x, y, p.batch_size), p.epochs, seed)
+    verified(store, f"{p.name}/network_digest", network_digest(model, x[:PROBES]))
+    return model
 
-    return load_or_train(store.path(f"models/{p.name}_dnn.keras"), train)
+
+PROBES = 16  # fixed images whose scores identify a trained model (a digest in the ledger)
+
+
+def network_digest(model: keras.Model, probes: np.ndarray) -> Dict:
+    """What identifies a trained network: its outputs on fixed probe images."""
+    return {"outputs": np.asarray(model(probes, training=False), np.float64)}
+
+
+def defenses_digest(nr: NR, dnr: DNR, probes: np.ndarray) -> Dict:
+    """What identifies a run's NR and DNR: theta, support vectors per SVM, scikit-learn's scores on probe images."""
+    def svs(ovr) -> List[int]:
+        return [int(e.support_vectors_.shape[0]) for e in ovr.estimators_]
+    return {"theta": {"nr": nr.theta, "dnr": dnr.theta},
+            "support_vectors": {"nr": svs(nr.svm), "dnr_layers": [svs(s) for s in dnr.layer_svms],
+                                "dnr_combiner": svs(dnr.combiner)},
+            "scores": {"nr": nr.decision_function(probes), "dnr": dnr.decision_function(probes)}}
+
+
+def fit_one_epoch(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+    """One shuffled epoch of `model.fit` (Keras' epoch line names no epoch count: the caller loops)."""
+    model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=True, verbose=keras_verbosity())
 
 
 def choose_params(p: DNRDataset, feats: List[np.ndarray], y: np.ndarray, folds: int, seed: int) -> Dict:
@@ -59,6 +80,8 @@ def fit_defenses(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: k
     samples. NR reads the last of the protocol's feature layers."""
     layers = list(p.feature_layers)
     paths = {name: store.path(f"models/{p.name}_run{run}_{name}") for name in ("nr", "dnr")}
+    val = draws.pixels(pool.images[draw["validation"]])
+    fitted: Dict = {}
 
     def compute():
         y = pool.labels[draw["svm_train"]]
@@ -68,15 +91,19 @@ def fit_defenses(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: k
         dnr = DNR(model, layers, params["layers"], params["combiner"], protocol.stacking_folds, seed)
         dnr.fit_features(train, y)
         nr = NR(model, layers[-1], *params["nr"]).fit_features(train[-1:], y)
-        val = draws.pixels(pool.images[draw["validation"]])
         for name, defense in (("nr", nr), ("dnr", dnr)):
             defense.set_threshold(val, protocol.reject_rate)
             defense.save(paths[name], include_model=False)
+        fitted.update(nr=nr, dnr=dnr)
         return {"params": params, "theta": {"nr": nr.theta, "dnr": dnr.theta},
                 "support_vectors": {"nr": int(nr.svm.estimators_[0].support_vectors_.shape[0])}}
 
     info = store.unit(f"{p.name}/run{run}/defenses", compute)
-    return NR.load(paths["nr"], model), DNR.load(paths["dnr"], model), info
+    if not all((path / "state.joblib").exists() for path in paths.values()):
+        compute()  # the ledger keeps no SVMs: refit them, proven equal to the run's by their digest below
+    nr, dnr = fitted.get("nr") or NR.load(paths["nr"], model), fitted.get("dnr") or DNR.load(paths["dnr"], model)
+    verified(store, f"{p.name}/run{run}/defenses_digest", defenses_digest(nr, dnr, val[:PROBES]))
+    return nr, dnr, info
 
 
 def to_input(images: np.ndarray) -> np.ndarray:
@@ -86,12 +113,7 @@ def to_input(images: np.ndarray) -> np.ndarray:
 
 def train_table2_net(path: Path, images: np.ndarray, labels: np.ndarray, num_classes: int,
                   epochs: int, batch_size: int, seed: int) -> keras.Model:
-    """The trained model saved at `path`, training it first if it is not there yet."""
-    def train() -> keras.Model:
-        keras.utils.set_random_seed(seed)
-        model = compile_background_net(build_background_net(num_classes))
-        model.fit(to_input(images), labels, batch_size=batch_size, epochs=epochs, shuffle=True,
-                  verbose=keras_verbosity())
-        return model
-
-    return load_or_train(path, train)
+    """The trained model saved at `path`, training it first (resumable per epoch) if it is not there yet."""
+    x = to_input(images)
+    return train_by_epoch(path, lambda: compile_background_net(build_background_net(num_classes)),
+                          lambda model: fit_one_epoch(model, x, labels, batch_size), epochs, seed)
