@@ -20,7 +20,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m replication",
         description="Replicate adversarial-ML papers end to end and report measured vs published numbers.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Re-running the same command resumes: finished units in --out are loaded, not recomputed.")
+        epilog="Re-running the same command resumes: finished units in --out are loaded, not recomputed. "
+               "`python -m replication status`: what the ledger (reports/) holds and what is left to run.")
     ap.add_argument("experiment", choices=sorted(EXPERIMENTS),
                     help="; ".join(f"{k}: {v}" for k, v in EXPERIMENTS.items()))
     ap.add_argument("--protocol", choices=LEVELS, default=None,
@@ -123,6 +124,10 @@ def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["status"]:  # what the ledger holds and what is left (no TensorFlow needed)
+        from replication import ledger
+        return ledger.main(argv[1:])
     ap = parser()
     args = ap.parse_args(argv)
     check_options(args, ap)

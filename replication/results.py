@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -281,17 +282,24 @@ def train_by_epoch(path: Path, build: Callable[[], Any], fit_epoch: Callable[[An
     partial = path.with_name(path.name + ".partial")
     state = partial / "epochs.json"
     if state.exists():
-        done = json.loads(state.read_text())["done"]
+        progress = json.loads(state.read_text())
         model = keras.models.load_model(partial / "model.keras")
     else:
         keras.utils.set_random_seed(seed)
-        done, model = 0, build()
-    for epoch in range(done, epochs):
+        progress, model = {"done": 0, "of": epochs, "seconds": 0.0}, build()
+    for epoch in range(progress["done"], epochs):
+        start = time.time()
         reseed(model, epoch_seed(seed, epoch))
         fit_epoch(model)
         save_model(model, partial / "model.keras")
-        write_json(state, {"done": epoch + 1, "of": epochs})
+        progress.update(done=epoch + 1, seconds=progress.get("seconds", 0.0) + time.time() - start)
+        write_json(state, progress)
     save_model(model, path)
-    import shutil
+    write_json(training_record(path), progress)  # what the training took (the ledger's status estimates from it)
     shutil.rmtree(partial, ignore_errors=True)
     return model
+
+
+def training_record(path: Path) -> Path:
+    """`<model>.json` beside a model trained by `train_by_epoch`: epochs and seconds it took."""
+    return Path(path).with_name(Path(path).name + ".json")

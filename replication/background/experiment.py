@@ -143,11 +143,22 @@ def open_store(protocol: BackgroundProtocol, out: Path, pool: assembly.Pool, see
     return RunStore(out, run_fingerprint("background", protocol.to_dict(), seed, data), fork, runtime.identity())
 
 
-def unit_count(p: BackgroundProtocol, scope: Scope = WHOLE) -> int:
+def unit_names(p: BackgroundProtocol, scope: Scope = WHOLE) -> List[str]:
     """Units of a run in `scope`: the letter-selection folds and their summary (measured letters), the splits,
     Carlini (an attack per model, and their summary)."""
-    letter_units = p.selection_folds * p.selection_repeats + 1 if p.letters == "measured" else 0
-    return letter_units + scope.count("splits", p.splits) + (1 + len(MODELS) if scope.carlini else 0)
+    names = []
+    if p.letters == "measured":
+        names += [f"letters/{n}" for n in letters.fold_names(p.selection_folds, p.selection_repeats)]
+        names.append("letter_selection")
+    names += [f"split{i}" for i in range(scope.count("splits", p.splits))]
+    if scope.carlini:
+        names += [f"carlini/{m}" for m in MODELS] + ["carlini"]
+    return names
+
+
+def unit_count(p: BackgroundProtocol, scope: Scope = WHOLE) -> int:
+    """How many units `unit_names` lists."""
+    return len(unit_names(p, scope))
 
 
 def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,

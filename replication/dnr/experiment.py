@@ -169,14 +169,27 @@ def jobs(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, s
     return [[job(p, None) for p in sets], [job(p, r) for p in sets for r in range(scope.count("runs", p.runs))]]
 
 
-def unit_count(p: DNRDataset, scope: Scope = WHOLE) -> int:
-    """Units of one dataset in `scope`: per run defenses, equality check, three curves (and their restarts); run
-    0's line search check."""
+def unit_names(p: DNRDataset, scope: Scope = WHOLE) -> List[str]:
+    """Units of one dataset in `scope`: the network's digest; per run the defenses and their digest, the equality
+    check, three curves (and their restarts); run 0's line search check."""
     if not scope.has(p.name):
-        return 0
-    per_run = 2 + len(MODELS) * len(p.eps_grid) * (2 if p.double_init else 1)
-    checked = sum(any(abs(e - c) < 1e-9 for e in p.eps_grid) for c in p.line_search_check)
-    return scope.count("runs", p.runs) * per_run + 2 * checked
+        return []
+    names = [f"{p.name}/network_digest"]
+    for run in range(scope.count("runs", p.runs)):
+        prefix = f"{p.name}/run{run}"
+        names += [f"{prefix}/defenses", f"{prefix}/defenses_digest", f"{prefix}/equality"]
+        names += [f"{prefix}/{m}/eps{e:g}" for m in MODELS for e in p.eps_grid]
+        if p.double_init:
+            names += [f"{prefix}/{m}/double_init/eps{e:g}" for m in MODELS for e in p.eps_grid]
+        if run == 0:
+            checked = [e for e in p.eps_grid if any(abs(e - c) < 1e-9 for c in p.line_search_check)]
+            names += [f"{prefix}/{m}/line_search/eps{e:g}" for m in ("nr", "dnr") for e in checked]
+    return names
+
+
+def unit_count(p: DNRDataset, scope: Scope = WHOLE) -> int:
+    """How many units `unit_names` lists."""
+    return len(unit_names(p, scope))
 
 
 def open_store(protocol: DNRProtocol, out: Path, pools: Dict[str, draws.Pool], seed: int, fork: bool) -> RunStore:

@@ -1,0 +1,195 @@
+"""The ledger: the paper protocols' run folders kept in git under `reports/`, filled unit by unit across sessions
+and machines, and what is left of them (`python -m replication status`).
+
+A ledger folder is an ordinary run folder (`RunStore`): a fresh clone resumes it, loading every finished unit.
+It keeps the units, the trained networks that later units depend on, results.json, report.md and figures; the
+SVMs are refit on resume and proven equal to the run's by their digests (`results.verified`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from replication import protocols
+from replication.results import FINGERPRINT_FILE, training_record
+
+ROOT = Path("reports")
+
+# The paper-count runs the ledger is to hold: (experiment, variant), each in reports/<experiment>/paper[-variant]
+CAMPAIGN: Tuple[Tuple[str, str], ...] = (("dnr", ""), ("dnr", "authors-layers"), ("background", "published-letters"),
+                                         ("background", ""))
+
+# Seconds per unit at one thread on the "Intel(R) Xeon(R) Processor" machines here, measured by earlier paper-count
+# runs (DNR MNIST run 0: stage times of 5,604 s; background split 0 and the Carlini stage, whose two models, 2,768 s,
+# train in the first attack's job), used until the folder's own units give a measurement. Keys are unit kinds
+# (`kind`). CIFAR-10's units at the paper's counts have never run here: they stay without an estimate.
+REFERENCE_SECONDS: Dict[str, Dict[str, float]] = {
+    "dnr": {"mnist/network": 885.0, "mnist/run*/defenses": 376.0, "mnist/run*/dnn/eps*": 880.0 / 8,
+            "mnist/run*/nr/eps*": 692.0 / 8, "mnist/run*/dnr/eps*": 849.0 / 8,
+            "mnist/run*/*/double_init/eps*": 814.0 / 24, "mnist/run*/*/line_search/eps*": 1102.0 / 6,
+            "cifar10/network": 8 * 3600.0},
+    "background": {"split*": 3000.0, "carlini/baseline": 2768.0 + 4615.0, "carlini/defense": 4637.0, "carlini": 0.0},
+}
+REFERENCE_FACTOR = {"authors-layers": {"dnr": 95 * 60 / 4700}}  # the authors' 1,600-d pool2 SVM: a run ~95 min
+
+
+def folder(experiment: str, variant: str = "", level: str = "paper", root: Path = ROOT) -> Path:
+    """`reports/<experiment>/<level>[-<variant>]`."""
+    return Path(root) / experiment / (level + (f"-{variant}" if variant else ""))
+
+
+def protocol_of(experiment: str, variant: str, level: str = "paper"):
+    """The protocol a ledger folder runs."""
+    if experiment == "dnr":
+        p = protocols.dnr(level)
+        return protocols.with_authors_layers(p) if variant == "authors-layers" else p
+    p = protocols.background(level)
+    return dataclasses.replace(p, letters="published") if variant == "published-letters" else p
+
+
+def unit_names(experiment: str, protocol) -> List[str]:
+    """Every unit of the whole protocol, and each network trained outside a unit (as '<name>/network')."""
+    if experiment == "dnr":
+        from replication.dnr.experiment import unit_names as names
+        sets = (protocol.mnist, protocol.cifar10)
+        return [n for p in sets for n in [f"{p.name}/network"] + names(p)]
+    from replication.background.experiment import unit_names as names
+    return names(protocol)
+
+
+def kind(name: str) -> str:
+    """A unit's kind: its name with run, split, eps and model indices generalised ('mnist/run3/nr/eps1' ->
+    'mnist/run*/nr/eps*')."""
+    out = re.sub(r"run\d+", "run*", name)
+    out = re.sub(r"split\d+", "split*", out)
+    out = re.sub(r"eps[\d.e+-]+", "eps*", out)
+    return re.sub(r"/(dnn|nr|dnr)/(double_init|line_search)/", r"/*/\2/", out)
+
+
+@dataclass
+class UnitState:
+    name: str
+    done: bool
+    seconds: Optional[float]  # measured (done) or estimated (left); None when nothing says
+
+
+@dataclass
+class FolderStatus:
+    experiment: str
+    variant: str
+    path: Path
+    units: List[UnitState]
+    problem: str = ""         # the folder holds another protocol's run, or units of another fingerprint
+    partial: str = ""         # a training cut between epochs
+
+    @property
+    def done(self) -> int:
+        return sum(u.done for u in self.units)
+
+    @property
+    def left(self) -> List[UnitState]:
+        return [u for u in self.units if not u.done]
+
+    def hours_left(self) -> Tuple[float, int]:
+        """Estimated CPU-hours of the units left (one thread), and how many of them have no estimate."""
+        known = [u.seconds for u in self.left if u.seconds is not None]
+        return sum(known) / 3600.0, len(self.left) - len(known)
+
+
+def read_unit(path: Path, run_hash: Optional[str]) -> Tuple[bool, Optional[float]]:
+    """(finished by this run, seconds) of a unit file."""
+    if not path.exists():
+        return False, None
+    saved = json.loads(path.read_text())
+    return saved.get("fingerprint") == run_hash, saved.get("seconds")
+
+
+def network_state(path: Path, name: str) -> Tuple[UnitState, str]:
+    """A network trained outside a unit: done when its model file is there; seconds from its training record."""
+    dataset = name.split("/")[0]
+    model = path / "models" / f"{dataset}_dnn.keras"
+    record = training_record(model)
+    seconds = json.loads(record.read_text()).get("seconds") if record.exists() else None
+    partial = model.with_name(model.name + ".partial") / "epochs.json"
+    cut = ""
+    if partial.exists():
+        state = json.loads(partial.read_text())
+        cut = f"{dataset} network trained to epoch {state['done']} of {state['of']}"
+    return UnitState(name, model.exists(), seconds), cut
+
+
+def status(experiment: str, variant: str, root: Path = ROOT) -> FolderStatus:
+    """What a ledger folder holds of its protocol's units, and the estimated time of the rest."""
+    path = folder(experiment, variant, root=root)
+    protocol = protocol_of(experiment, variant)
+    run_hash, problem = None, ""
+    if (path / FINGERPRINT_FILE).exists():
+        stored = json.loads((path / FINGERPRINT_FILE).read_text())
+        run_hash = stored["hash"]
+        if json.loads(json.dumps(stored["fingerprint"]["protocol"])) != json.loads(json.dumps(protocol.to_dict())):
+            problem = "the folder holds another protocol's run"
+    units, partial = [], []
+    for name in unit_names(experiment, protocol):
+        if name.endswith("/network"):
+            state, cut = network_state(path, name)
+            units.append(state)
+            partial += [cut] if cut else []
+            continue
+        done, seconds = read_unit(path / "units" / f"{name}.json", run_hash)
+        units.append(UnitState(name, done, seconds if done else None))
+    estimate(units, experiment, variant)
+    return FolderStatus(experiment, variant, path, units, problem, "; ".join(partial))
+
+
+def estimate(units: List[UnitState], experiment: str, variant: str) -> None:
+    """Fill in the seconds of units left: the mean of the folder's finished units of the same kind, else the
+    reference measurement of that kind (`REFERENCE_SECONDS`, scaled for the variant)."""
+    measured: Dict[str, List[float]] = {}
+    for u in units:
+        if u.done and u.seconds is not None:
+            measured.setdefault(kind(u.name), []).append(u.seconds)
+    reference = REFERENCE_SECONDS.get(experiment, {})
+    factor = REFERENCE_FACTOR.get(variant, {}).get(experiment, 1.0)
+    for u in units:
+        if u.done:
+            continue
+        k = kind(u.name)
+        if k in measured:
+            u.seconds = sum(measured[k]) / len(measured[k])
+        elif k in reference:
+            u.seconds = reference[k] * (1.0 if k.endswith("network") else factor)
+        elif k.endswith("_digest") or k.endswith("/equality"):
+            u.seconds = 0.0  # seconds at most: a few probe images
+
+
+def render(rows: List[FolderStatus]) -> str:
+    """The status table, one line per ledger folder."""
+    lines = ["| ledger folder | units done | left | CPU-hours left (1 thread) | note |", "|---|---|---|---|---|"]
+    for r in rows:
+        hours, unknown = r.hours_left()
+        note = "; ".join(x for x in (r.problem, r.partial,
+                                     unknown and f"{unknown} units without an estimate") if x)
+        lines.append(f"| {r.path} | {r.done} of {len(r.units)} | {len(r.left)} | {hours:.1f} | {note} |")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m replication status",
+                                 description="What the ledger (reports/) holds of the paper protocols, and what is "
+                                             "left to run, in CPU-hours at one thread (estimated from measured "
+                                             "unit times).")
+    ap.add_argument("--root", default=str(ROOT), help="the ledger's folder (default reports)")
+    ap.add_argument("--left", action="store_true", help="also list every unit left")
+    args = ap.parse_args(argv)
+    rows = [status(e, v, Path(args.root)) for e, v in CAMPAIGN]
+    print(render(rows))
+    if args.left:
+        for r in rows:
+            for u in r.left:
+                print(f"{r.path}\t{u.name}\t{'?' if u.seconds is None else f'{u.seconds:.0f} s'}")
+    return 0

@@ -1,0 +1,178 @@
+"""The ledger: trainings resume per epoch, a run never mixes models, units outlive releases that do not change them,
+and the status command counts what is left."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from replication import ledger, protocols
+from replication.results import (
+    UNITS_VERSION,
+    ModelMismatch,
+    RunStore,
+    digest_differences,
+    run_fingerprint,
+    train_by_epoch,
+    write_json,
+)
+
+STORED = Path(__file__).parent / "data" / "ledger" / "dnr_smoke"
+# smoke units recomputed by the session's DNR smoke run and compared with the stored ones
+CHECKED_UNITS = ("mnist/network_digest", "mnist/run0/defenses", "mnist/run0/defenses_digest", "mnist/run0/nr/eps1",
+                 "mnist/run0/dnr/eps1", "mnist/run0/dnr/double_init/eps1")
+
+
+class Cut(Exception):
+    """The training is killed here."""
+
+
+def test_a_cut_training_resumes_at_its_epoch_with_the_uncut_weights(tmp_path, mnist_slice):
+    import keras
+
+    from keras_models.dnr import build_mnist_net, compile_dnr_net
+    x, y = mnist_slice[0][:256] + 0.5, mnist_slice[1][:256]
+    epochs_run = []
+
+    def fit(cut_at=None):
+        def one_epoch(model):
+            if cut_at is not None and len(epochs_run) == cut_at:
+                raise Cut
+            epochs_run.append(1)
+            model.fit(x, y, batch_size=32, epochs=1, shuffle=True, verbose=0)
+        return one_epoch
+
+    build = lambda: compile_dnr_net(build_mnist_net(), 0.1)  # noqa: E731 - dropout: its generator must be reseeded
+    uncut = train_by_epoch(tmp_path / "uncut.keras", build, fit(), 4, seed=3)
+    epochs_run.clear()
+    with pytest.raises(Cut):
+        train_by_epoch(tmp_path / "cut.keras", build, fit(cut_at=3), 4, seed=3)
+    assert json.loads((tmp_path / "cut.keras.partial" / "epochs.json").read_text())["done"] == 3
+    epochs_run.clear()
+    resumed = train_by_epoch(tmp_path / "cut.keras", build, fit(), 4, seed=3)
+    assert len(epochs_run) == 1  # only the epoch the cut lost
+    for a, b in zip(uncut.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "cut.keras.partial").exists()
+    assert json.loads((tmp_path / "cut.keras.json").read_text())["done"] == 4
+    assert isinstance(keras.models.load_model(tmp_path / "cut.keras"), keras.Model)
+
+
+def test_the_fingerprint_names_the_units_version_not_the_package_version():
+    fp = run_fingerprint("dnr", protocols.dnr("smoke").to_dict(), 0, {"mnist": {"digest": "x"}})
+    assert fp["units"] == UNITS_VERSION["dnr"] and "package" not in fp
+    assert set(UNITS_VERSION) == {"background", "dnr", "unified"}
+
+
+def test_digests_allow_float_noise_only():
+    stored = {"theta": 0.25, "scores": [[1.0, -2.0]], "support_vectors": [10, 12]}
+    assert digest_differences(stored, {"theta": 0.25 + 1e-9, "scores": [[1.0 + 1e-7, -2.0]],
+                                       "support_vectors": [10, 12]}) == []
+    assert digest_differences(stored, {**stored, "theta": 0.2501})
+    assert digest_differences(stored, {**stored, "support_vectors": [10, 13]})
+    assert digest_differences(stored, {**stored, "scores": [[1.0, -2.0, 0.0]]})
+
+
+def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_path):
+    p = ledger.protocol_of("dnr", "")
+    names = ledger.unit_names("dnr", p)
+    assert "mnist/network" in names and "mnist/run4/dnr/double_init/eps5" in names
+    assert "mnist/run1/nr/line_search/eps1" not in names  # run 0 only
+    root = ledger.folder("dnr", "", root=tmp_path)
+    store = RunStore(root, {"protocol": p.to_dict()})
+    for name in ("mnist/run0/nr/eps1", "mnist/run0/nr/eps2"):
+        write_json(root / "units" / f"{name}.json", {"result": 0, "seconds": 50.0, "fingerprint": store.hash})
+    write_json(root / "units" / "mnist/run0/dnr/eps1.json", {"result": 0, "seconds": 1.0, "fingerprint": "other"})
+    got = ledger.status("dnr", "", root=tmp_path)
+    assert got.done == 2 and len(got.left) == len(names) - 2 and not got.problem
+    left = {u.name: u.seconds for u in got.left}
+    assert left["mnist/run3/nr/eps4"] == 50.0                       # measured here
+    assert left["mnist/run0/dnr/eps1"] == pytest.approx(849.0 / 8)  # another run's unit counts as not done
+    assert left["cifar10/run0/dnr/eps0.4"] is None                  # never measured
+    assert str(root) in ledger.render([got])
+
+
+def test_status_command_runs(capsys):
+    from replication.cli import main
+    assert main(["status", "--root", "does-not-exist"]) == 0
+    assert "ledger folder" in capsys.readouterr().out
+
+
+def units_of(folder: Path, names=CHECKED_UNITS):
+    return {n: json.loads((folder / "units" / f"{n}.json").read_text()) for n in names}
+
+
+def assert_same_unit(stored, new, where: str):
+    """Equal structure; integers, strings and outcomes exactly, floats to 1e-5 (wall times aside)."""
+    if isinstance(stored, dict):
+        assert set(stored) == set(new), where
+        for k in set(stored) - {"seconds"}:
+            assert_same_unit(stored[k], new[k], f"{where}.{k}")
+    elif isinstance(stored, list) and stored and isinstance(stored[0], (dict, list, str)):
+        assert len(stored) == len(new), where
+        for i, (a, b) in enumerate(zip(stored, new)):
+            assert_same_unit(a, b, f"{where}[{i}]")
+    elif isinstance(stored, (float, list)) and not isinstance(stored, bool):
+        a, b = np.asarray(stored, dtype=float), np.asarray(new, dtype=float)
+        assert a.shape == b.shape, where
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6, err_msg=where)
+    else:
+        assert stored == new, where
+
+
+def test_stored_smoke_units_are_recomputed_equal(dnr_smoke_run):
+    """The session's DNR smoke run recomputes units stored in tests/data/ledger: a change that moves a unit's
+    numbers without bumping UNITS_VERSION fails here (with a bump, regenerate them: REGENERATE_LEDGER_UNITS=1)."""
+    out, _ = dnr_smoke_run
+    new = units_of(out)
+    run_hash = json.loads((out / "fingerprint.json").read_text())["hash"]
+    if os.environ.get("REGENERATE_LEDGER_UNITS"):
+        for name, unit in new.items():
+            kept = {"result": unit["result"], "fingerprint": unit["fingerprint"]}
+            write_json(STORED / "units" / f"{name}.json", kept)
+        write_json(STORED / "fingerprint.json", {"hash": run_hash})
+    stored_hash = json.loads((STORED / "fingerprint.json").read_text())["hash"]
+    assert run_hash == stored_hash, ("the DNR smoke fingerprint changed (protocol, data or UNITS_VERSION): if on "
+                                     "purpose, regenerate tests/data/ledger with REGENERATE_LEDGER_UNITS=1")
+    for name, unit in units_of(STORED).items():
+        assert_same_unit(unit["result"], new[name]["result"], name)
+
+
+def copy_run(src: Path, dst: Path, keep_models: bool = True) -> Path:
+    """A fresh clone's view of a run folder: everything git keeps (no SVMs)."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("state.joblib", *(() if keep_models else ("*.keras",))))
+    return dst
+
+
+@pytest.mark.parametrize("keep_network", [True, False], ids=["network-kept", "network-retrained"])
+def test_a_fresh_clone_refits_the_svms_proves_them_and_computes_no_unit(dnr_smoke_run, data_dir, tmp_path,
+                                                                        keep_network):
+    """Without its SVMs (git keeps none), and even without its network, a run's models are rebuilt, proven equal
+    to the ones its units were computed with (same threads), and every unit loads."""
+    from replication.dnr import experiment
+    out, whole = dnr_smoke_run
+    clone = copy_run(out, tmp_path / "clone", keep_models=keep_network)
+    scope = protocols.Scope(datasets=("mnist",))
+    again = experiment.run(protocols.dnr("smoke"), clone, str(data_dir), seed=0, scope=scope)
+    assert again["units"]["visited"] == len(again["resumed_units"]) == again["units"]["expected"]
+    assert again["datasets"]["mnist"]["aggregate"] == whole["datasets"]["mnist"]["aggregate"]
+    assert (clone / "models" / "mnist_run0_dnr" / "state.joblib").exists()  # refit, proven by its digest
+
+
+def test_a_run_never_mixes_models(dnr_smoke_run, data_dir, tmp_path):
+    """A network that is not the one the run's units were computed with is refused, not used."""
+    import keras
+
+    from replication.dnr import experiment
+    out, _ = dnr_smoke_run
+    clone = copy_run(out, tmp_path / "clone")
+    model = keras.models.load_model(clone / "models" / "mnist_dnn.keras")
+    model.set_weights([w * 1.01 for w in model.get_weights()])
+    model.save(clone / "models" / "mnist_dnn.keras")
+    with pytest.raises(ModelMismatch, match="mnist/network_digest"):
+        experiment.run(protocols.dnr("smoke"), clone, str(data_dir), seed=0,
+                       scope=protocols.Scope(datasets=("mnist",)))
