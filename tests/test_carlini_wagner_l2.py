@@ -139,7 +139,7 @@ def test_bad_input(small_model, correct_samples):
     x, y = correct_samples[0][:2], correct_samples[1][:2]
     with pytest.raises(ValueError, match="targeted attack needs"):
         FixedCarliniWagnerL2(logits(small_model), targeted=True, **BOX)
-    with pytest.raises(ValueError, match="outside the box"):
+    with pytest.raises(ValueError, match="outside the input range"):
         _attack(small_model, y, False).attack(x + 1.0)
     with pytest.raises(ValueError, match="labels"):
         _attack(small_model, np.array([1, 2, 3]), True).attack(x)

@@ -70,7 +70,7 @@ def test_eps_zero_and_bad_input(setup):
     scorer, x, y = setup
     attack = RejectPGD(scorer)
     assert np.array_equal(attack(x[:3], y[:3], 0.0), x[:3])
-    with pytest.raises(ValueError, match="box"):
+    with pytest.raises(ValueError, match="outside the input range"):
         attack(x[:3] + 2, y[:3], 1.0)
     with pytest.raises(ValueError, match="labels"):
         attack(x[:3], y[:2], 1.0)

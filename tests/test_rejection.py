@@ -81,7 +81,7 @@ def test_bad_input(small_model, images, names, fitted):
         NR(small_model, "fc9")
     with pytest.raises(RuntimeError, match="not fitted"):
         NR(small_model, names[-1], input_range=(-0.5, 0.5)).predict(x[:3] - 0.5)
-    with pytest.raises(ValueError, match="outside this defense's input range"):
+    with pytest.raises(ValueError, match="outside the input range"):
         fitted[0].predict(x[:3] + 1.0)
     with pytest.raises(ValueError, match="reject_rate"):
         fitted[0].set_threshold(x[:10] - 0.5, 1.5)

@@ -14,6 +14,10 @@ We subclass CleverHans' `CarliniWagnerL2` (same arguments, same loss `loss_fn`, 
    Adam's moments (TF1 `AdamOptimizer` update, as in Carlini & Wagner's code) in our own state.
 5. Early abort is decided per example, so an example's result never depends on its batch mates
    (Carlini & Wagner's code aborts a whole batch on the summed loss).
+
+Beyond CleverHans: the distance term is measured in units of the box's width, so `initial_const` means the same
+on 0-255 pixels as on [0, 1] (identical on a box of width 1), and a softmax network is attacked through its logits
+(`replication.defenses.base.pre_softmax`).
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from cleverhans.tf2.attacks.carlini_wagner_l2 import CarliniWagnerL2, clip_tanh,
 from tqdm.auto import tqdm
 
 from replication.defenses.base import Defense, as_scorer
+from replication.defenses.inputs import check_images, check_labels
 
 _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
 
@@ -38,7 +43,11 @@ class FixedCarliniWagnerL2(CarliniWagnerL2):
         if isinstance(target, Defense):
             kwargs.setdefault("clip_min", target.input_range[0])
             kwargs.setdefault("clip_max", target.input_range[1])
-        super().__init__(as_scorer(target).logits, y=y, targeted=targeted, **kwargs)
+        self.scorer = as_scorer(target)
+        super().__init__(self.scorer.logits, y=y, targeted=targeted, **kwargs)
+        if not self.clip_max > self.clip_min:
+            raise ValueError(f"the box must have clip_min < clip_max, got [{self.clip_min}, {self.clip_max}]")
+        self.width2 = float(self.clip_max - self.clip_min) ** 2  # the distance term in units of the box's width
         self.progress = progress
         self.targeted = bool(targeted)  # fix 2
         if self.targeted and y is None:
@@ -51,8 +60,7 @@ class FixedCarliniWagnerL2(CarliniWagnerL2):
 
     def attack_with_info(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(adversarial x, success mask, L2 distance to x) for every example."""
-        x = np.asarray(x, np.float32)
-        self._check_box(x)
+        x = check_images(x, (self.clip_min, self.clip_max), self.scorer.input_shape)
         labels = self._labels(x)
         adv = np.array(x, copy=True)
         success = np.zeros(len(x), bool)
@@ -63,11 +71,6 @@ class FixedCarliniWagnerL2(CarliniWagnerL2):
         l2 = np.sqrt(((adv - x) ** 2).reshape(len(x), -1).sum(1))
         return adv, success, l2
 
-    def _check_box(self, x: np.ndarray) -> None:
-        if x.size and (x.min() < self.clip_min or x.max() > self.clip_max):
-            raise ValueError(f"inputs span [{x.min():.4g}, {x.max():.4g}], outside the box "
-                             f"[{self.clip_min}, {self.clip_max}]")
-
     def _labels(self, x: np.ndarray) -> np.ndarray:
         """One-hot labels: the given y (targets or true labels), else the model's predictions."""
         if self.y is None:
@@ -77,9 +80,9 @@ class FixedCarliniWagnerL2(CarliniWagnerL2):
         y = np.asarray(self.y)
         if y.ndim == 1:
             n_classes = int(self.model_fn(tf.constant(x[:1])).shape[1])
-            y = np.eye(n_classes, dtype=np.float32)[y.astype(int)]
+            y = np.eye(n_classes, dtype=np.float32)[check_labels(y, len(x), n_classes)]
         if len(y) != len(x):
-            raise ValueError(f"x has {len(x)} examples but y has {len(y)} labels")
+            raise ValueError(f"x has {len(x)} samples but y has {len(y)} labels")
         return y.astype(np.float32)
 
     def _attack_batch(self, x: np.ndarray, y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -127,7 +130,7 @@ class FixedCarliniWagnerL2(CarliniWagnerL2):
             logits = self.model_fn(x_new)
             _, l2 = loss_fn(x=w0, x_new=x_new, y_true=y, y_pred=logits, confidence=self.confidence,
                             const=const, targeted=self.targeted, clip_min=self.clip_min, clip_max=self.clip_max)
-            per_example = l2 + const * self._margin(y, logits)
+            per_example = l2 / self.width2 + const * self._margin(y, logits)
             total = tf.reduce_sum(per_example)
         grad = tape.gradient(total, modifier)
         success = self._success(y, logits)

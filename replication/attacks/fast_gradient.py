@@ -8,6 +8,7 @@ import tensorflow as tf
 from cleverhans.tf2.attacks.fast_gradient_method import fast_gradient_method
 
 from replication.defenses.base import as_scorer, box_of
+from replication.defenses.inputs import check_eps, check_images, check_labels
 
 _compiled = tf.function(fast_gradient_method, reduce_retracing=True)
 
@@ -20,15 +21,15 @@ def fast_gradient(target, x: np.ndarray, y: np.ndarray, eps: float, norm, clip_m
     `norm` is np.inf (FGS) or 2 (FG). `target`: a defense (its network's own output is differentiated: a
     non-adaptive attack), a Keras classifier or a callable x -> logits.
     """
-    model_fn = as_scorer(target).logits
+    scorer = as_scorer(target)
+    model_fn = scorer.logits
     lo, hi = box_of(target)
     clip_min, clip_max = (lo if clip_min is None else clip_min), (hi if clip_max is None else clip_max)
     if norm not in (np.inf, 1, 2):
         raise ValueError(f"norm must be np.inf, 1 or 2, got {norm!r}")
-    if eps < 0:
-        raise ValueError(f"eps must be >= 0, got {eps}")
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} samples but y has {len(y)} labels")
+    eps = check_eps(eps)
+    x = check_images(x, (clip_min, clip_max), scorer.input_shape)
+    y = check_labels(y, len(x), scorer.classes)
     if eps == 0:
         return np.clip(np.asarray(x, np.float32), clip_min, clip_max)
     out = np.empty_like(np.asarray(x, np.float32))

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from replication.defenses.base import as_scorer, box_of, evaded, scores_of
+from replication.defenses.inputs import check_eps, check_images, check_labels
 
 
 def omega(scores: tf.Tensor, y: tf.Tensor, reject_aware: bool = False) -> tf.Tensor:
@@ -79,7 +80,9 @@ class RejectPGD:
 
     `restart`: clean reference images (e.g. validation samples). When given, calling the attack also runs secml's
     double initialisation (`replication.attacks.double_init`) on the samples the first run did not evade.
-    `box`: the input range; by default the defense's, else [0, 1].
+    `box`: the input range; by default the defense's, else [0, 1]. `eta` is relative to the box's width: on [0, 1]
+    (and [-0.5, 0.5]) it is the paper's step; on 0-255 pixels every step is 255 times larger, so the attack at
+    255 * eps takes the path it takes on [0, 1] images at eps.
     """
 
     def __init__(self, target, eta: float = 0.01, max_iter: int = 100, tol: float = 1e-4, doublings: int = 10,
@@ -93,8 +96,11 @@ class RejectPGD:
         self.norm, self.reject_aware = norm, reject_aware and self.scorer.rejects
         self.eta, self.max_iter, self.tol = eta, max_iter, tol
         self.halvings = halvings
-        self.steps = tf.constant([eta * 2.0 ** k for k in range(-halvings, doublings + 1)], tf.float32)
         self.lo, self.hi = box if box is not None else box_of(target)
+        if not self.hi > self.lo:
+            raise ValueError(f"the box must have lo < hi, got [{self.lo}, {self.hi}]")
+        width = float(self.hi - self.lo)
+        self.steps = tf.constant([eta * 2.0 ** k * width for k in range(-halvings, doublings + 1)], tf.float32)
         self.batch_size = batch_size
         self.restart_from = None if restart is None else np.asarray(restart, np.float32)
         self._starts: Optional[np.ndarray] = None
@@ -127,11 +133,12 @@ class RejectPGD:
         return np.sqrt((g.astype(np.float64) ** 2).sum(1))
 
     def diagnose(self, adv: np.ndarray, y: np.ndarray, history: np.ndarray, flat: float = 1e-6) -> dict:
-        """Why samples stopped: per-sample flags (still improving at max_iter, vanishing gradient), iterations run."""
+        """Why samples stopped: per-sample flags (still improving at max_iter, vanishing gradient: below `flat`
+        per unit of the box's width), iterations run."""
         iterations = history.shape[0] - 1
         moving = (np.abs(history[-1] - history[-2]) > self.tol if iterations >= 1 else np.zeros(len(y), bool))
         return {"iterations": iterations, "still_improving": moving & (iterations >= self.max_iter),
-                "flat_gradient": self.gradient_norm(adv, y) < flat}
+                "flat_gradient": self.gradient_norm(adv, y) * (self.hi - self.lo) < flat}
 
     def __call__(self, x: np.ndarray, y: np.ndarray, eps: float) -> np.ndarray:
         """Adversarial x; with `restart`, where the first run fails and the restart evades, the restart's."""
@@ -155,17 +162,12 @@ class RejectPGD:
         `start` (same shape as x): where the descent begins instead of x, after projection onto the ball and box
         (e.g. secml's double initialisation, `replication.attacks.double_init`).
         """
-        x = np.asarray(x, np.float32)
-        y = np.asarray(y, np.int64)
-        if len(x) != len(y):
-            raise ValueError(f"x has {len(x)} samples but y has {len(y)} labels")
+        x = check_images(x, (self.lo, self.hi), self.scorer.input_shape)
+        y = check_labels(y, len(x), self.scorer.classes)
+        eps = check_eps(eps)
         if start is not None and np.shape(start) != x.shape:
             raise ValueError(f"start has shape {np.shape(start)}, expected x's {x.shape}")
-        if eps < 0:
-            raise ValueError(f"eps must be >= 0, got {eps}")
-        if x.size and (x.min() < self.lo or x.max() > self.hi):
-            raise ValueError(f"inputs outside the box [{self.lo}, {self.hi}]")
-        start = x if start is None else np.asarray(start, np.float32)
+        start = x if start is None else check_images(start, what="start")
         return self._descend(x, y, eps, start)
 
     def _descend(self, x0: np.ndarray, y: np.ndarray, eps: float, start: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from replication.defenses.base import Box, Defense, register, with_reject
+from replication.defenses.base import Box, Defense, pre_softmax, register, with_reject
 
 
 @register
@@ -18,6 +18,7 @@ class BackgroundClass(Defense):
     `input_range`: the range of the images this defense takes (and attacks stay in); `model_range`: the range the
     network was trained on (the Table II net's [-0.5, 0.5]), reached by a shift and scale; None: the same.
     `threshold` (0 by default, the paper's argmax rule): reject when background logit + threshold >= top class.
+    A softmax output is read through its logits (`pre_softmax`).
     """
 
     def __init__(self, model: keras.Model, background: int, input_range: Box = (0.0, 1.0),
@@ -31,9 +32,17 @@ class BackgroundClass(Defense):
         self.order = [i for i in range(outputs) if i != self.background]
         self._attach(model)
 
+    def _attach(self, model: keras.Model) -> None:
+        self.model, self.net = model, pre_softmax(model)
+
+    @property
+    def classes(self) -> int:
+        return len(self.order)
+
     def _logits(self, x: tf.Tensor) -> tf.Tensor:
-        """The network's own output (background logit at its index): what a non-adaptive attacker sees."""
-        return tf.cast(self.model(self._to_model(x), training=False), tf.float32)
+        """The network's logits (background logit at its index; pre-softmax when the network ends in softmax):
+        what a non-adaptive attacker sees."""
+        return tf.cast(self.net(self._to_model(x), training=False), tf.float32)
 
     def _scores(self, x: tf.Tensor) -> tf.Tensor:
         z = self._logits(x)
@@ -52,4 +61,4 @@ class BackgroundClass(Defense):
         return self.threshold
 
     def state(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("model", "_scorer")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("model", "net", "_scorer")}

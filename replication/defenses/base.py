@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import weakref
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Union
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from replication.defenses.inputs import Box, check_images, check_labels, model_shape
+
 REJECT = -1
-Box = Tuple[float, float]
 
 
 class Scorer(tf.Module):
@@ -28,10 +29,12 @@ class Scorer(tf.Module):
     """
 
     def __init__(self, fn: Callable[[tf.Tensor], tf.Tensor], rejects: bool = True, name: str = "scorer",
-                 logits: Optional[Callable[[tf.Tensor], tf.Tensor]] = None):
+                 logits: Optional[Callable[[tf.Tensor], tf.Tensor]] = None, input_shape: Optional[tuple] = None,
+                 classes: Optional[int] = None):
         super().__init__(name=name)
         self.fn, self.rejects = fn, rejects
         self.logits = logits or (lambda x: self(x)[:, :-1])
+        self.input_shape, self.classes = input_shape, classes  # what inputs and labels attacks accept (None: any)
 
     def __call__(self, x: tf.Tensor) -> tf.Tensor:
         return tf.cast(self.fn(x), tf.float32)
@@ -80,6 +83,26 @@ def as_scorer(target) -> Scorer:
     raise TypeError(f"cannot attack {type(target).__name__}: pass a defense, a Scorer, a Keras model or a callable")
 
 
+def pre_softmax(model: keras.Model) -> keras.Model:
+    """`model` itself, or, when its last layer applies softmax (a `Softmax` or softmax `Activation` layer, or a
+    layer with `activation="softmax"`), the same network without it: its logits. Attacks differentiate logits;
+    probabilities saturate, and an attack on them overstates robustness (about 2x in Carlini-Wagner L2 distance on
+    a small MNIST net)."""
+    last = model.layers[-1] if model.layers else None
+    softmax = keras.activations.softmax
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    if isinstance(last, keras.layers.Softmax) or (isinstance(last, keras.layers.Activation) and
+                                                  last.activation is softmax):
+        return keras.Model(inputs, last.input, name=f"{model.name}_logits")
+    if getattr(last, "activation", None) is softmax:
+        config = dict(last.get_config(), activation="linear", name=f"{last.name}_logits")
+        linear = type(last).from_config(config)
+        out = linear(last.input)
+        linear.set_weights(last.get_weights())
+        return keras.Model(inputs, out, name=f"{model.name}_logits")
+    return model
+
+
 def box_of(target, default: Box = (0.0, 1.0)) -> Box:
     """The input range of a defense (or `default` for anything else)."""
     return tuple(target.input_range) if isinstance(target, Defense) else default
@@ -115,17 +138,24 @@ class Defense:
         on it are traced once); rebuilt when the threshold changes."""
         if self._scorer is None:
             self._scorer = Scorer(self._scores, rejects=self.rejects, name=type(self).__name__.lower(),
-                                  logits=self._logits)
+                                  logits=self._logits, input_shape=model_shape(getattr(self, "model", None)),
+                                  classes=self.classes)
         return self._scorer
 
-    def check_input(self, x: np.ndarray) -> np.ndarray:
-        """x as float32, refusing values outside `input_range`."""
-        x = np.asarray(x, np.float32)
-        lo, hi = self.input_range
-        if x.size and (x.min() < lo - 1e-6 or x.max() > hi + 1e-6):
-            raise ValueError(f"inputs lie in [{x.min():g}, {x.max():g}], outside this defense's input range "
-                             f"[{lo:g}, {hi:g}]")
-        return x
+    @property
+    def classes(self) -> Optional[int]:
+        """How many classes the defense tells apart (None until it knows)."""
+        model = getattr(self, "model", None)
+        return int(model.output_shape[-1]) if isinstance(model, keras.Model) else None
+
+    def check_input(self, x: np.ndarray, what: str = "x") -> np.ndarray:
+        """x as float32, refusing another shape than the network's, non-finite values and values outside
+        `input_range` (one line each)."""
+        return check_images(x, self.input_range, model_shape(getattr(self, "model", None)), what)
+
+    def check_labels(self, y: np.ndarray, n: int) -> np.ndarray:
+        """y as int64 class indices, one per sample, inside the defense's classes."""
+        return check_labels(y, n, self.classes)
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """(n, classes + 1) float32 scores of images x, the reject score last."""
@@ -182,8 +212,8 @@ class Defense:
 
 
 class Undefended(Defense):
-    """A plain Keras classifier (logits out) under the defense API: it never rejects. `model_range`: as in
-    `BackgroundClass`."""
+    """A plain Keras classifier under the defense API: it never rejects. `model_range`: as in `BackgroundClass`.
+    A softmax output is attacked through its logits (`pre_softmax`)."""
 
     rejects = False
 
@@ -192,11 +222,14 @@ class Undefended(Defense):
         self.model_range = tuple(model_range or input_range)
         self._attach(model)
 
+    def _attach(self, model: keras.Model) -> None:
+        self.model, self.net = model, pre_softmax(model)
+
     def _scores(self, x: tf.Tensor) -> tf.Tensor:
         return with_reject(self._logits(x), -np.inf)
 
     def _logits(self, x: tf.Tensor) -> tf.Tensor:
-        return tf.cast(self.model(self._to_model(x), training=False), tf.float32)
+        return tf.cast(self.net(self._to_model(x), training=False), tf.float32)
 
     def state(self) -> dict:
         return {"input_range": self.input_range, "model_range": self.model_range}

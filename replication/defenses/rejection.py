@@ -15,6 +15,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 
 from replication.defenses.base import Box, Defense, decide, layer_names, register, with_reject
+from replication.defenses.inputs import check_labels
 from replication.defenses.svm import TFRBFSVM, rbf_ovr
 
 Params = Tuple[float, float]
@@ -40,7 +41,8 @@ def stacked_scores(features: Sequence[np.ndarray], y: np.ndarray, layer_params: 
 
 
 class _LayerSVMs(Defense):
-    """What NR and DNR share: the network, its feature layers, theta."""
+    """What NR and DNR share: the network, its feature layers, theta. `input_range`: the images' range (attacks
+    stay in it); `model_range`: the range the network was trained on, when not the same (as in `BackgroundClass`)."""
 
     layers: List[str]
     theta: float = -np.inf
@@ -52,13 +54,19 @@ class _LayerSVMs(Defense):
 
     def features(self, x: np.ndarray, batch_size: int = 256) -> List[np.ndarray]:
         """Per-layer features of images x (float64, the SVMs' input)."""
-        out = self.extractor.predict(self.check_input(x), batch_size=batch_size, verbose=0)
+        out = self.extractor.predict(self._to_model(self.check_input(x)), batch_size=batch_size, verbose=0)
         out = out if isinstance(out, (list, tuple)) else [out]
         return [np.asarray(f, np.float64) for f in out]
 
     def _feature_tensors(self, x: tf.Tensor) -> List[tf.Tensor]:
-        out = self.extractor(x, training=False)
+        out = self.extractor(self._to_model(x), training=False)
         return list(out) if isinstance(out, (list, tuple)) else [out]
+
+    @property
+    def classes(self) -> Optional[int]:
+        """How many classes the fitted SVMs tell apart (None before `fit`)."""
+        svm = getattr(self, "svm", None) or getattr(self, "combiner", None)
+        return None if svm is None else len(svm.classes_)
 
     def class_scores(self, features: Sequence[np.ndarray]) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -74,7 +82,8 @@ class _LayerSVMs(Defense):
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> _LayerSVMs:
         """Fit on images x (their features, see `fit_features`)."""
-        return self.fit_features(self.features(x), y)
+        x = self.check_input(x)
+        return self.fit_features(self.features(x), check_labels(y, len(x)))
 
     def fit_features(self, features: Sequence[np.ndarray], y: np.ndarray) -> _LayerSVMs:  # pragma: no cover
         raise NotImplementedError
@@ -83,7 +92,7 @@ class _LayerSVMs(Defense):
         """theta such that `reject_rate` of these clean, held-out samples are rejected."""
         if not 0.0 <= reject_rate < 1.0:
             raise ValueError(f"reject_rate must lie in [0, 1), got {reject_rate}")
-        self.theta = float(np.quantile(self.decision_function(x_val).max(1), reject_rate))
+        self.theta = float(np.quantile(self.decision_function(self.check_input(x_val, "x_val")).max(1), reject_rate))
         self._scorer = None
         return self.theta
 
@@ -109,9 +118,10 @@ class NR(_LayerSVMs):
     """Neural Rejection (Sotgiu et al. 2020, after Melis et al. 2017): one-vs-all RBF SVMs on one layer."""
 
     def __init__(self, model: keras.Model, layer: str, C: float = 1.0, gamma: float = 1e-2,
-                 input_range: Box = (0.0, 1.0)):
+                 input_range: Box = (0.0, 1.0), model_range: Optional[Box] = None):
         self.layers, self.C, self.gamma = [layer], C, gamma
         self.input_range = tuple(input_range)
+        self.model_range = tuple(model_range or input_range)
         self.svm: Optional[OneVsRestClassifier] = None
         self._attach(model)
 
@@ -140,13 +150,15 @@ class DNR(_LayerSVMs):
     """Deep Neural Rejection: an RBF SVM per layer, combined by an RBF SVM trained by stacked generalization."""
 
     def __init__(self, model: keras.Model, layers: Sequence[str], layer_params: Sequence[Params],
-                 combiner_params: Params, folds: int = 3, seed: int = 0, input_range: Box = (0.0, 1.0)):
+                 combiner_params: Params, folds: int = 3, seed: int = 0, input_range: Box = (0.0, 1.0),
+                 model_range: Optional[Box] = None):
         if len(layers) != len(layer_params):
             raise ValueError(f"{len(layers)} layers but {len(layer_params)} (C, gamma) pairs")
         self.layers = list(layers)
         self.layer_params, self.combiner_params = [tuple(p) for p in layer_params], tuple(combiner_params)
         self.folds, self.seed = folds, seed
         self.input_range = tuple(input_range)
+        self.model_range = tuple(model_range or input_range)
         self.layer_svms: List[OneVsRestClassifier] = []
         self.combiner: Optional[OneVsRestClassifier] = None
         self._attach(model)

@@ -15,7 +15,8 @@ import numpy as np
 
 from replication import stats
 from replication.attacks.reject_pgd import RejectPGD
-from replication.defenses.base import as_scorer, scores_of
+from replication.defenses.base import as_scorer, box_of, scores_of
+from replication.defenses.inputs import check_images, check_labels
 from replication.evaluation import checks
 from replication.evaluation.outcomes import EVADED, NAMES, accurate, outcome, worst
 
@@ -115,6 +116,13 @@ class SecurityEvaluation:
         return "\n".join(lines)
 
 
+def checked(target, x: np.ndarray, y: np.ndarray):
+    """x and y as the target takes them: its shape, finite, inside its box, one label per sample in its classes."""
+    scorer = as_scorer(target)
+    x = check_images(x, box_of(target), scorer.input_shape)
+    return x, check_labels(y, len(x), scorer.classes)
+
+
 def evaluate_point(target, attack, x: np.ndarray, y: np.ndarray, eps: float, name: str = "attack",
                    adversarial: Optional[np.ndarray] = None, keep_adversarial: bool = False) -> Point:
     """Run one attack at one eps against `target` (a defense, or anything `as_scorer` takes) and score it.
@@ -124,7 +132,7 @@ def evaluate_point(target, attack, x: np.ndarray, y: np.ndarray, eps: float, nam
     """
     start = time.time()
     scorer = as_scorer(target)
-    x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
+    x, y = checked(target, x, y)
     if isinstance(attack, MinimumNorm):
         adv = np.asarray(attack.fn(x, y) if adversarial is None else adversarial, np.float32)
         d = distance(adv, x, attack.norm)
@@ -160,9 +168,7 @@ def security_evaluation(defense, x: np.ndarray, y: np.ndarray, eps_grid: Sequenc
     point (e.g. a resumable run's unit store); `keep_adversarial` keeps every point's adversarials (memory: the
     samples times the points). Returns per-sample outcomes, worst case, intervals and checks.
     """
-    x, y = np.asarray(x, np.float32), np.asarray(y, np.int64)
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"need as many labels as samples (> 0), got {len(x)} samples and {len(y)} labels")
+    x, y = checked(defense, x, y)
     eps_grid = [float(e) for e in eps_grid]
     if any(e < 0 for e in eps_grid) or eps_grid != sorted(eps_grid):
         raise ValueError(f"eps_grid must be non-negative and increasing, got {eps_grid}")
