@@ -1,0 +1,30 @@
+"""`python setup.py --version` and `pip install .` both work: setup.py delegates to pyproject.toml."""
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_setup_py_reports_the_pyproject_version():
+    version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    out = subprocess.run([sys.executable, "setup.py", "--version"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == version
+
+
+@pytest.mark.slow
+def test_pip_builds_a_wheel_with_every_package(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                          "-q", "-w", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    wheel, = tmp_path.glob("adversarial_replication-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for module in ("replication/ledger.py", "replication/defenses/inputs.py", "keras_models/dnr.py"):
+        assert module in names, module
+    assert not any(n.startswith(("tests/", "reports/")) for n in names)

@@ -1,0 +1,27 @@
+"""The README is a short page whose results come from the ledger, and whose links lead somewhere."""
+import re
+from pathlib import Path
+
+from replication import summary
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+
+def test_readme_is_short():
+    assert len(README.read_text()) < 15_000
+
+
+def test_results_at_a_glance_are_generated_from_the_ledger():
+    text = README.read_text()
+    start = text.index(summary.GLANCE_START)
+    end = text.index(summary.GLANCE_END) + len(summary.GLANCE_END)
+    assert text[start:end] == "\n".join(summary.glance(ROOT / "reports")).replace(str(ROOT) + "/", ""), \
+        "the README's results are stale: run python -m replication.summary --readme"
+
+
+def test_every_relative_link_exists():
+    for doc in [README, *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#]+)\)", doc.read_text()):
+            if "://" not in target:
+                assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
