@@ -35,12 +35,16 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Atomic JSON write: a kill mid-write never leaves a half file behind."""
+def write_json(path: Path, data: Any, compact: bool = False) -> None:
+    """Atomic JSON write: a kill mid-write never leaves a half file behind. `compact`: no indentation (unit files,
+    which the ledger keeps in git by the hundred)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
-        json.dump(jsonable(data), fh, indent=2, sort_keys=True)
+        if compact:
+            json.dump(jsonable(data), fh, sort_keys=True, separators=(",", ":"))
+        else:
+            json.dump(jsonable(data), fh, indent=2, sort_keys=True)
     os.replace(tmp, path)
 
 
@@ -169,7 +173,7 @@ class RunStore:
         result = jsonable(compute())
         seconds = time.time() - start
         write_json(path, {"result": result, "seconds": seconds, "fingerprint": self.hash,
-                          "computed_by": self.computed_by})
+                          "computed_by": self.computed_by}, compact=True)
         self.timings[name] = seconds
         self._tick(name)
         return result

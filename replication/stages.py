@@ -42,7 +42,7 @@ PROBES = 16  # fixed images whose scores identify a trained model (a digest in t
 
 def network_digest(model: keras.Model, probes: np.ndarray) -> Dict:
     """What identifies a trained network: its outputs on fixed probe images."""
-    return {"outputs": np.asarray(model(probes, training=False), np.float64)}
+    return {"outputs": model(probes, training=False).numpy().astype(np.float64)}
 
 
 def defenses_digest(nr: NR, dnr: DNR, probes: np.ndarray) -> Dict:

@@ -150,7 +150,7 @@ def test_rerun_resumes_without_recomputing(smoke_run, data_dir):
 
 def test_dnr_smoke_report(dnr_smoke_run, data_dir):
     out, results = dnr_smoke_run
-    assert results["units"]["expected"] == results["units"]["visited"] == 44  # the progress line's total
+    assert results["units"]["expected"] == results["units"]["visited"] == 48  # the progress line's total (digests too)
     report = (out / "report.md").read_text()
     for heading in ("## mnist", "## cifar10", "Checkable claims", "Protocol `smoke`", "TF vs scikit-learn",
                     "Attack-strength check"):

@@ -95,7 +95,8 @@ def test_corrupt_cifar_batch(tmp_path):
     d = tmp_path / "cifar10" / "cifar-10-batches-py"
     d.mkdir(parents=True)
     (d / "test_batch").write_bytes(b"garbage" * 10)
-    with pytest.raises(DataError, match="test_batch: cannot be unpickled"):
+    with pytest.raises(DataError, match="test_batch: cannot be unpickled"), \
+            pytest.warns(UserWarning, match="not byte-identical"):  # the checksum note comes first
         load("cifar10", "test", str(tmp_path))
 
 

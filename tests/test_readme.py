@@ -25,3 +25,11 @@ def test_every_relative_link_exists():
         for target in re.findall(r"\]\(([^)#]+)\)", doc.read_text()):
             if "://" not in target:
                 assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
+
+
+def test_the_ledger_stays_light():
+    """The ledger lives in git: under 100 MB in all, and no SVM pickle in it."""
+    files = [p for p in (ROOT / "reports").rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) < 100e6
+    tracked = __import__("subprocess").run(["git", "ls-files", "reports"], cwd=ROOT, capture_output=True, text=True)
+    assert not [n for n in tracked.stdout.split() if n.endswith(".joblib")]
