@@ -17,7 +17,7 @@ from typing import Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from replication.defenses.base import as_scorer, box_of, evaded, scores_of
+from replication.defenses.base import as_scorer, box_of, evaded, scores_of, search_scorer
 from replication.defenses.inputs import check_eps, check_images, check_labels
 
 
@@ -80,6 +80,8 @@ class RejectPGD:
 
     `restart`: clean reference images (e.g. validation samples). When given, calling the attack also runs secml's
     double initialisation (`replication.attacks.double_init`) on the samples the first run did not evade.
+    `precision="float32"`: search with the float32 twin of an NR/DNR scorer (faster kernels, scores within 1e-4
+    relative); every outcome is still read from the float64 scorer on the points the search returns.
     `box`: the input range; by default the defense's, else [0, 1]. `eta` is relative to the box's width: on [0, 1]
     (and [-0.5, 0.5]) it is the paper's step; on 0-255 pixels every step is 255 times larger, so the attack at
     255 * eps takes the path it takes on [0, 1] images at eps.
@@ -87,12 +89,15 @@ class RejectPGD:
 
     def __init__(self, target, eta: float = 0.01, max_iter: int = 100, tol: float = 1e-4, doublings: int = 10,
                  box: Optional[Tuple[float, float]] = None, batch_size: int = 100, norm: str = "l2",
-                 reject_aware: bool = False, halvings: int = 0, restart: Optional[np.ndarray] = None):
+                 reject_aware: bool = False, halvings: int = 0, restart: Optional[np.ndarray] = None,
+                 precision: str = "float64"):
         if eta <= 0 or max_iter < 1 or doublings < 0 or halvings < 0:
             raise ValueError("need eta > 0, max_iter >= 1, doublings >= 0 and halvings >= 0")
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-        self.scorer = as_scorer(target)
+        self.scorer = as_scorer(target)                # what every decision is read from
+        self.search = search_scorer(target, precision)  # what the descent differentiates and compares
+        self.precision = precision
         self.norm, self.reject_aware = norm, reject_aware and self.scorer.rejects
         self.eta, self.max_iter, self.tol = eta, max_iter, tol
         self.halvings = halvings
@@ -113,7 +118,7 @@ class RejectPGD:
             raise ValueError("this attack has no restart: pass restart=<clean reference images>")
         if self._starts is None:
             from replication.attacks.double_init import class_starts
-            self._starts = class_starts(self.scorer, self.restart_from)
+            self._starts = class_starts(self.search, self.restart_from)
         return self._starts
 
     def _omega(self, scores: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
@@ -121,14 +126,14 @@ class RejectPGD:
 
     def objective(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Omega at x."""
-        return self._omega(self.scorer(tf.constant(x, tf.float32)), tf.constant(y)).numpy()
+        return self._omega(self.search(tf.constant(x, tf.float32)), tf.constant(y)).numpy()
 
     def gradient_norm(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """||grad Omega||_2 per sample: ~0 where the scores are flat (e.g. RBF kernels vanishing far from the data)."""
         x_t = tf.constant(np.asarray(x, np.float32))
         with tf.GradientTape() as tape:
             tape.watch(x_t)
-            total = tf.reduce_sum(self._omega(self.scorer(x_t), tf.constant(np.asarray(y, np.int64))))
+            total = tf.reduce_sum(self._omega(self.search(x_t), tf.constant(np.asarray(y, np.int64))))
         g = tape.gradient(total, x_t).numpy().reshape(len(x), -1)
         return np.sqrt((g.astype(np.float64) ** 2).sum(1))
 
@@ -202,14 +207,14 @@ class RejectPGD:
     def _enter(self, x0: np.ndarray, y: np.ndarray, start: np.ndarray, eps: tf.Tensor):
         """Start points (projected onto the ball and box) and their Omega."""
         x = project(tf.constant(start), tf.constant(x0), eps, self.lo, self.hi, self.norm)
-        return x.numpy(), self._omega(self.scorer(x), tf.constant(y)).numpy()
+        return x.numpy(), self._omega(self.search(x), tf.constant(y)).numpy()
 
     def _iteration(self, x, x0, y, eps, omega):
         """One step of every sample given: gradient, the candidate steps, the best one kept where it lowers Omega.
         Returns (x, Omega, still moving)."""
         with tf.GradientTape() as tape:
             tape.watch(x)
-            total = tf.reduce_sum(self._omega(self.scorer(x), y))
+            total = tf.reduce_sum(self._omega(self.search(x), y))
         direction = steepest_direction(tape.gradient(total, x), x, self.lo, self.hi, self.norm)
         k = int(self.steps.shape[0])
         shape = tf.concat([[k], tf.ones(len(x.shape), tf.int32)], 0)
@@ -218,7 +223,7 @@ class RejectPGD:
         flat = project(tf.reshape(x[None] + steps * direction[None], flat_shape),
                        tf.reshape(tf.repeat(x0[None], k, axis=0), flat_shape), eps, self.lo, self.hi, self.norm)
         candidates = tf.reshape(flat, tf.concat([[k], tf.shape(x)], 0))
-        cand_omega = tf.reshape(self._omega(self.scorer(flat), tf.tile(y, [k])), [k, -1])
+        cand_omega = tf.reshape(self._omega(self.search(flat), tf.tile(y, [k])), [k, -1])
         best = tf.argmin(cand_omega, 0)
         best_omega = tf.reduce_min(cand_omega, 0)
         improve = best_omega < omega

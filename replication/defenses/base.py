@@ -103,6 +103,16 @@ def pre_softmax(model: keras.Model) -> keras.Model:
     return model
 
 
+def search_scorer(target, precision: str = "float64") -> Scorer:
+    """What an attack differentiates and searches with: `as_scorer(target)`, or for a defense with float64 parts
+    (NR, DNR) its float32 twin (`precision="float32"`)."""
+    if isinstance(target, Defense):
+        return target.scorer_in(precision)
+    if precision not in ("float64", "float32"):
+        raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
+    return as_scorer(target)
+
+
 def box_of(target, default: Box = (0.0, 1.0)) -> Box:
     """The input range of a defense (or `default` for anything else)."""
     return tuple(target.input_range) if isinstance(target, Defense) else default
@@ -147,6 +157,12 @@ class Defense:
         """How many classes the defense tells apart (None until it knows)."""
         model = getattr(self, "model", None)
         return int(model.output_shape[-1]) if isinstance(model, keras.Model) else None
+
+    def scorer_in(self, precision: str) -> Scorer:
+        """The scorer an attack searches with: the defense's own (its networks compute in float32 either way)."""
+        if precision not in ("float64", "float32"):
+            raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
+        return self.scorer
 
     def check_input(self, x: np.ndarray, what: str = "x") -> np.ndarray:
         """x as float32, refusing another shape than the network's, non-finite values and values outside

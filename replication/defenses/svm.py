@@ -66,7 +66,11 @@ class TFRBFSVM(tf.Module):
     def _set(self, vectors, weights, intercepts, gamma, dtype) -> None:
         self.dtype = dtype
         self.gamma = tf.constant(gamma, dtype)
-        self.vectors = tf.constant(vectors, dtype)
+        # Below float64, ||z||^2 - 2 z.v + ||v||^2 cancels badly far from the origin: a float32 twin works on
+        # vectors centred at their mean (the float64 twin keeps scikit-learn's arithmetic unchanged).
+        center = np.asarray(vectors, np.float64).mean(0) if dtype != tf.float64 else np.zeros(np.shape(vectors)[1])
+        self.center = tf.constant(center, dtype)
+        self.vectors = tf.constant(np.asarray(vectors, np.float64) - center, dtype)
         self.sq_norms = tf.reduce_sum(tf.square(self.vectors), 1)
         self.weights = tf.constant(weights, dtype)
         self.intercepts = tf.constant(intercepts, dtype)
@@ -77,6 +81,8 @@ class TFRBFSVM(tf.Module):
 
     def __call__(self, z: tf.Tensor) -> tf.Tensor:
         z = tf.cast(tf.reshape(z, [tf.shape(z)[0], -1]), self.dtype)
+        if self.dtype != tf.float64:
+            z = z - self.center
         sq = tf.reduce_sum(tf.square(z), 1, keepdims=True) - 2.0 * tf.matmul(z, self.vectors, transpose_b=True)
         sq = tf.maximum(sq + self.sq_norms[None, :], 0.0)
         return tf.matmul(tf.exp(-self.gamma * sq), self.weights) + self.intercepts
