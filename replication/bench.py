@@ -120,20 +120,28 @@ def secml_net():
         layers.Dense(10, name="logits")], name="secml_bench_net")
 
 
-def secml_setup(data_dir: Optional[str], seed: int = 0, svm_train: int = 1000):
+def secml_setup(data_dir: Optional[str], seed: int = 0, svm_train: int = 1000, layers: str = "secml"):
     """(DNR defense, x to attack, y): the configuration above, trained here; `svm_train` DNR training images
-    (secml's configuration: 1,000; the paper's: 10,000)."""
+    (secml's configuration: 1,000; the paper's: 10,000). `layers="paper"`: the same recipe on the paper's MNIST
+    net and layers (Carlini's net; `fc1_relu`, `fc2_relu`, `logits`; the authors' published SVM parameters)."""
     import keras
 
+    from keras_models.dnr import FEATURE_LAYERS, build_mnist_net
+    from replication import published
     from replication.data import datasets, draws
     from replication.defenses import DNR
     train, test = datasets.load("mnist", "train", data_dir), datasets.load("mnist", "test", data_dir)
     x_train, x_test = draws.pixels(train.images), draws.pixels(test.images)
     keras.utils.set_random_seed(seed)
-    model = secml_net()
+    model = secml_net() if layers == "secml" else build_mnist_net()
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x_train[:5000], train.labels[:5000], batch_size=64, epochs=3, verbose=0)
-    dnr = DNR(model, SECML_LAYERS, SECML_LAYER_PARAMS, SECML_COMBINER, seed=seed)
+    if layers == "secml":
+        dnr = DNR(model, SECML_LAYERS, SECML_LAYER_PARAMS, SECML_COMBINER, seed=seed)
+    else:
+        params = published.DNR_SVM_PARAMS["mnist"]
+        dnr = DNR(model, FEATURE_LAYERS["mnist"], [params[f"layer_{i}"] for i in range(3)], params["combiner"],
+                  seed=seed)
     dnr.fit(x_train[5000:5000 + svm_train], train.labels[5000:5000 + svm_train])
     dnr.set_threshold(x_test[:1000], 0.1)
     return dnr, x_test[1000:1020], test.labels[1000:1020].astype(np.int64)
@@ -154,40 +162,96 @@ def secml_figures(measured: Optional[Dict], svm_train: int) -> Tuple[Dict[float,
     return published.SECML_REFERENCE, "issue 11's measurement at 1,000 SVM training images, not at this size"
 
 
-def bench_secml_config(data_dir: Optional[str], repeats: int = 3, svm_train: int = 1000,
-                       secml: Optional[Dict] = None) -> Dict:
-    """Seconds per attacked sample (median of `repeats`), iterations and accuracy under attack at eps 1 and 2, beside
-    secml's (`secml_figures`: measured when `secml`, the JSON of `make bench-secml`, holds this size): `speedup` =
-    secml's seconds / ours."""
+def bench_secml_config(data_dir: Optional[str], repeats: int = 3, svm_train: int = 1000, layers: str = "secml") -> Dict:
+    """Seconds per attacked sample (median of `repeats`), iterations and accuracy under attack at eps 1 and 2, for
+    the float64 search (the protocols') and the float32 one (outcomes read from the float64 scorer either way), and
+    one iteration's efficiency (`bench_efficiency`). `with_secml` adds the ratios against secml."""
     from replication.attacks import RejectPGD
     from replication.defenses import scores_of
     from replication.evaluation import accurate, outcome
-    figures, source = secml_figures(secml, svm_train)
     start = time.perf_counter()
-    dnr, x, y = secml_setup(data_dir, svm_train=svm_train)
+    dnr, x, y = secml_setup(data_dir, svm_train=svm_train, layers=layers)
     setup_seconds = time.perf_counter() - start
-    attack = RejectPGD(dnr, eta=0.01, max_iter=30, tol=1e-4, doublings=10, batch_size=20)
-    attack.attack(x[:2], y[:2], 1.0)  # compile once, outside the timing
+    attacks = {p: RejectPGD(dnr, eta=0.01, max_iter=30, tol=1e-4, doublings=10, batch_size=20, precision=p)
+               for p in PRECISIONS}
+    for attack in attacks.values():
+        attack.attack(x[:2], y[:2], 1.0)  # compile once, outside the timing
     out = {"setup": f"MNIST train[0:5000] net (3 epochs), DNR on train[5000:{5000 + svm_train}], theta at 10% reject "
                     "on test[0:1000], attack test[1000:1020], 30 iterations, batch 20",
-           "secml_figures": source,
+           "layers": list(dnr.layers), "svm_train": svm_train,
            "train_seconds": setup_seconds,
            "support_vectors": {"layers": [int(len(np.unique(np.concatenate([e.support_ for e in s.estimators_]))))
                                           for s in dnr.layer_svms],
                                "combiner": int(len(np.unique(np.concatenate([e.support_
                                                                              for e in dnr.combiner.estimators_]))))}}
     for eps in (1.0, 2.0):
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            adv, history = attack.attack(x, y, eps)
-            times.append((time.perf_counter() - start) / len(x))
-        seconds, ref = float(np.median(times)), figures[eps]
-        out[f"eps{eps:g}"] = {
-            "s_per_sample": seconds, "iterations": int(history.shape[0] - 1),
-            "accuracy": float(accurate(outcome(scores_of(dnr.scorer, adv), y), True).mean()),
-            "secml_s_per_sample": ref["s_per_sample"], "secml_accuracy": ref["accuracy"],
-            "speedup": ref["s_per_sample"] / seconds}
+        row = {}
+        for precision, attack in attacks.items():
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                adv, history = attack.attack(x, y, eps)
+                times.append((time.perf_counter() - start) / len(x))
+            key = "" if precision == "float64" else "float32_"
+            row.update({f"{key}s_per_sample": float(np.median(times)), f"{key}iterations": int(history.shape[0] - 1),
+                        # outcomes read from the float64 scorer, whatever the search's precision
+                        f"{key}accuracy": float(accurate(outcome(scores_of(dnr.scorer, adv), y), True).mean())})
+        row["float32_over_float64"] = row["s_per_sample"] / row["float32_s_per_sample"]
+        out[f"eps{eps:g}"] = row
+    features = lambda v: dnr._feature_tensors(v)  # noqa: E731 - the DNR's network, up to its last feature layer
+    out["efficiency"] = {p: bench_efficiency(attacks[p], x, y, features) for p in PRECISIONS}
+    return out
+
+
+def with_secml(config: Dict, secml: Optional[Dict]) -> Dict:
+    """`config` (a `bench_secml_config` result on secml's layers) with secml's seconds and accuracy beside each eps
+    (`secml_figures`) and the speed-ups: secml's seconds over ours, per precision."""
+    figures, source = secml_figures(secml, config["svm_train"])
+    config["secml_figures"] = source
+    for eps in (1.0, 2.0):
+        row, ref = config[f"eps{eps:g}"], figures[eps]
+        row.update(secml_s_per_sample=ref["s_per_sample"], secml_accuracy=ref["accuracy"],
+                   speedup=ref["s_per_sample"] / row["s_per_sample"],
+                   float32_speedup=ref["s_per_sample"] / row["float32_s_per_sample"])
+    return config
+
+
+PRECISIONS = ("float64", "float32")
+
+
+def bench_efficiency(attack, x: np.ndarray, y: np.ndarray, network=None, eps: float = 1.0,
+                     repeats: int = 7) -> Dict[str, float]:
+    """One `RejectPGD` iteration against its unavoidable compute, timed bare in one `tf.function`: the gradient
+    of Omega and the forward of every candidate step (the paper's Algorithm 1: one gradient, 11 forwards).
+    `efficiency` = bare / iteration; the rest is projection, the candidates' selection and bookkeeping. The
+    network's forward of the same inputs gives its share of the bare compute."""
+    import tensorflow as tf
+
+    from replication.attacks.reject_pgd import omega
+    scorer, k = attack.search, int(attack.steps.shape[0])
+    xt, yt = tf.constant(x), tf.constant(y, tf.int64)
+    candidates = tf.constant(np.repeat(x, k, axis=0))
+    args = (xt, xt, yt, tf.constant(eps, tf.float32), tf.fill([len(x)], 1e9))
+
+    @tf.function
+    def bare(v, labels, cands):
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            total = tf.reduce_sum(omega(scorer(v)[:, :-1], labels))
+        return tape.gradient(total, v), scorer(cands)
+
+    iteration = _timeit(lambda: attack._iterate(*args)[0].numpy(), repeats)
+    compute = _timeit(lambda: [t.numpy() for t in bare(xt, yt, candidates)], repeats)
+    out = {"iteration_ms": 1e3 * iteration, "bare_compute_ms": 1e3 * compute, "efficiency": compute / iteration,
+           "rest_ms": 1e3 * (iteration - compute)}
+    if network is not None:  # the same work through the network alone (the SVMs' share is the rest)
+        @tf.function
+        def bare_network(v, cands):
+            with tf.GradientTape() as tape:
+                tape.watch(v)
+                total = tf.add_n([tf.reduce_sum(f) for f in network(v)])
+            return [tape.gradient(total, v)] + list(network(cands))
+        out["network_share"] = _timeit(lambda: [t.numpy() for t in bare_network(xt, candidates)], repeats) / compute
     return out
 
 
@@ -228,6 +292,48 @@ def bench_training(data_dir: Optional[str], samples: int = 5000, epochs: int = 2
     return out
 
 
+SECML_PYTHON = Path(".venv-secml/bin/python")  # made by `make bench-secml`
+SECML_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "secml_dnr.py"
+
+
+def start_secml(python: Path, data_dir: Optional[str], out: Path, log: Path):
+    """secml's own bench (`benchmarks/secml_dnr.py`, one thread) in the background, so that it runs beside this
+    process's attack timings: both ratios are then taken under the same load (one core each)."""
+    import os
+    import subprocess
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    cmd = [str(python), str(SECML_SCRIPT), "--out", str(out)] + (["--data-dir", data_dir] if data_dir else [])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(cmd, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+
+
+def report_lines(results: Dict) -> list:
+    """The bench's headline: per configuration and eps the two precisions' seconds per sample and accuracy, the
+    ratios against secml where measured, and each precision's efficiency with the network's share."""
+    lines = []
+    for config in ("secml_configuration", "paper_svm_size", "paper_layers"):
+        c = results[config]
+        label = f"{config} ({c['svm_train']:,} SVM digits, layers {', '.join(c['layers'])})"
+        for eps in ("eps1", "eps2"):
+            r = c[eps]
+            line = (f"{label}, {eps}: float64 {r['s_per_sample']:.4f} s/sample (accuracy {r['accuracy']:.2f}), "
+                    f"float32 {r['float32_s_per_sample']:.4f} s/sample (accuracy {r['float32_accuracy']:.2f}; "
+                    f"{r['float32_over_float64']:.2f}x faster)")
+            if "speedup" in r:
+                line += (f"; secml {r['secml_s_per_sample']:.3f} s ({r['secml_accuracy']:.2f}; {c['secml_figures']}): "
+                         f"{r['speedup']:.0f}x / {r['float32_speedup']:.0f}x")
+            lines.append(line)
+        for precision, e in c["efficiency"].items():
+            lines.append(f"{label}, one {precision} iteration: {e['iteration_ms']:.1f} ms against "
+                         f"{e['bare_compute_ms']:.1f} ms of unavoidable compute (efficiency {e['efficiency']:.2f}; "
+                         f"the network {100 * e.get('network_share', float('nan')):.0f}% of that compute, the SVM "
+                         "kernels the rest)")
+    t = results["training"]
+    lines.append(f"training: package {t['package_samples_per_s']:.0f} samples/s, bare Keras fit "
+                 f"{t['bare_keras_fit_samples_per_s']:.0f} samples/s ({100 * t['package_over_bare']:.0f}%)")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="results/bench.json")
@@ -237,29 +343,35 @@ def main() -> None:
                     help="MNIST raw files for the secml configuration (default $REPLICATION_DATA_DIR, else "
                          "tensorflow-datasets)")
     ap.add_argument("--secml", default="results/bench_secml.json",
-                    help="secml's own timing by `make bench-secml` (used when the file exists; else issue 11's "
-                         "figures at 1,000 SVM training images)")
+                    help="secml's own timing: rewritten by this run when secml's environment exists (--secml-python), "
+                         "else read when the file exists, else issue 11's figures at 1,000 SVM training images")
+    ap.add_argument("--secml-python", default=str(SECML_PYTHON),
+                    help="the Python of secml's environment (make bench-secml makes it): when it exists, secml's "
+                         "bench runs beside this one, one core each, and the ratios come from that run")
     args = ap.parse_args()
     from replication import runtime
     runtime.configure(args.threads)
-    secml = json.loads(Path(args.secml).read_text()) if Path(args.secml).is_file() else None
+    secml_path = Path(args.secml)
+    process = None
+    if Path(args.secml_python).exists():
+        process = start_secml(Path(args.secml_python), args.data_dir, secml_path, secml_path.with_suffix(".log"))
+        print(f"secml's bench runs beside this one ({args.secml_python}; log {secml_path.with_suffix('.log')})")
     results = {"device": runtime.device_description(), "threads": args.threads, "versions": runtime.versions(),
+               "secml_configuration": bench_secml_config(args.data_dir),
+               "paper_svm_size": bench_secml_config(args.data_dir, repeats=1, svm_train=10000),
+               "paper_layers": bench_secml_config(args.data_dir, repeats=1, svm_train=10000, layers="paper"),
                "rbf_svm_forward_backward": bench_svm(), "attack": bench_attack(),
-               "secml_configuration": bench_secml_config(args.data_dir, secml=secml),
-               "paper_svm_size": bench_secml_config(args.data_dir, repeats=1, svm_train=10000, secml=secml),
                "training": bench_training(args.data_dir)}
+    if process is not None and process.wait() != 0:
+        print(f"secml's bench failed (exit {process.returncode}): see {secml_path.with_suffix('.log')}")
+    secml = json.loads(secml_path.read_text()) if secml_path.is_file() else None
+    results["secml_ran_beside"] = process is not None and process.returncode == 0
+    for config in ("secml_configuration", "paper_svm_size"):
+        with_secml(results[config], secml)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
-    for config in ("secml_configuration", "paper_svm_size"):
-        for eps in ("eps1", "eps2"):
-            r = results[config][eps]
-            print(f"{config}, {eps}: {r['s_per_sample']:.4f} s/sample ({r['iterations']} iterations, accuracy "
-                  f"{r['accuracy']:.2f}) vs secml {r['secml_s_per_sample']:.3f} s ({r['secml_accuracy']:.2f}; "
-                  f"{results[config]['secml_figures']}): {r['speedup']:.0f}x")
-    t = results["training"]
-    print(f"training: package {t['package_samples_per_s']:.0f} samples/s, bare Keras fit "
-          f"{t['bare_keras_fit_samples_per_s']:.0f} samples/s ({100 * t['package_over_bare']:.0f}%)")
+    print("\n".join(report_lines(results)))
 
 
 if __name__ == "__main__":

@@ -45,3 +45,25 @@ def test_bench_module_runs_as_a_script():
     done = subprocess.run([sys.executable, "-m", "replication.bench", "--help"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and "--secml" in done.stdout
+
+
+def test_efficiency_compares_an_iteration_with_its_bare_compute(small_model, mnist_slice):
+    """One RejectPGD iteration against its gradient and candidate forwards timed bare: a positive efficiency (the
+    bare compute cannot take much longer than the iteration that contains it), per precision."""
+    from replication.attacks import RejectPGD
+    from replication.bench import bench_efficiency
+    from replication.defenses import NR
+    x, y = mnist_slice[0][:200] + 0.5, mnist_slice[1][:200]
+    nr = NR(small_model, small_model.layers[-1].name, 10.0, 1e-2).fit(x[:150], y[:150])
+    for precision in ("float64", "float32"):
+        e = bench_efficiency(RejectPGD(nr, precision=precision), x[150:170], y[150:170],
+                             network=lambda v: nr._feature_tensors(v), repeats=2)
+        assert e["iteration_ms"] > 0 and 0.2 < e["efficiency"] < 2.0 and 0 < e["network_share"] < 2.0
+
+
+def test_ratios_against_secml_name_their_figures():
+    from replication.bench import with_secml
+    row = {"s_per_sample": 0.1, "float32_s_per_sample": 0.05}
+    config = with_secml({"svm_train": 10000, "eps1": dict(row), "eps2": dict(row)}, MEASURED)
+    assert config["eps1"]["speedup"] == 200.0 and config["eps1"]["float32_speedup"] == 400.0
+    assert config["secml_figures"].startswith("measured here")

@@ -111,7 +111,8 @@ class _LayerSVMs(Defense):
         if not isinstance(self._tf_svms, dict):
             self._tf_svms = {}
         if dtype not in self._tf_svms:
-            self._tf_svms[dtype] = build()
+            with tf.init_scope():  # eager constants even when first called inside a tf.function's trace
+                self._tf_svms[dtype] = build()
         return self._tf_svms[dtype]
 
     def scorer_in(self, precision: str) -> Scorer:
