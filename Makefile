@@ -67,4 +67,4 @@ bench-secml:
 
 # how far a result moves with the thread count and op determinism alone (needs the MNIST files)
 spread: install
-	$(PY) -m replication.spread --data-dir $(or $(DATA_DIR),$(error set DATA_DIR)) --out results/spread.json
+	$(PY) -m replication.runs.spread --data-dir $(or $(DATA_DIR),$(error set DATA_DIR)) --out results/spread.json

@@ -90,10 +90,11 @@ def compare(protocol: str, sources: int, data_dir: str, out: Path, seed: int = 0
     import dataclasses
     import tempfile
 
-    from replication import protocols, stats
     from replication.attacks import FixedCarliniWagnerL2
     from replication.background import assembly, carlini, experiment, training
-    from replication.results import RunStore
+    from replication.evaluation import stats
+    from replication.runs import protocols
+    from replication.runs.results import RunStore
 
     proto = protocols.background(protocol)
     proto = dataclasses.replace(proto, letters="published",
@@ -142,7 +143,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    from replication import runtime
+    from replication.runs import runtime
     runtime.configure(args.threads)
     compare(args.protocol, args.sources, args.data_dir,
             Path(args.out or f"results/cw_reference_{args.protocol}.json"))

@@ -6,7 +6,7 @@ from typing import Dict, List
 import keras
 from keras import layers
 
-from replication.protocols import PAPER_LAYERS
+from replication.runs.protocols import PAPER_LAYERS
 
 # Layers whose outputs feed the SVMs (the paper's choice, Section 4.1.3); NR uses the last one.
 FEATURE_LAYERS: Dict[str, List[str]] = {name: list(layers) for name, layers in PAPER_LAYERS.items()}

@@ -8,7 +8,7 @@ SETUP = '''import os
 from pathlib import Path
 from IPython.display import Image, Markdown, display
 
-from replication import protocols, runtime
+from replication.runs import protocols, runtime
 
 runtime.configure()
 # NOTEBOOK_PROTOCOL: paper | fast | smoke (the tests run smoke); re-running resumes from NOTEBOOK_OUT.
@@ -26,7 +26,7 @@ NOTEBOOKS = {
                           "units) and shows its measured-vs-published tables and figures."),
         new_code_cell(SETUP.format(name="background")),
         new_code_cell("from replication.background import experiment, report\n"
-                      "from replication.report import markdown_table\n\n"
+                      "from replication.reporting.report import markdown_table\n\n"
                       "results = experiment.run(protocols.background(PROTOCOL), OUT, DATA_DIR, seed=0)"),
         new_markdown_cell("## Measured beside published\n\nEach measured number carries its 95% interval and N; "
                           "each row gets the verdict of the report's one rule (consistent, inconsistent, "

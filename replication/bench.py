@@ -101,8 +101,8 @@ def bench_attack(batch: int = 100) -> Dict[str, float]:
 
 
 # The configuration issue 11 measured the authors' library (secml) on, one core each (`SECML_REFERENCE` in
-# `replication.published` holds its figures): train a small net on MNIST train[0:5000], DNR on train[5000:6000],
-# theta at 10% reject on test[0:1000], attack test[1000:1020] with 30 PGD iterations, batch 20.
+# `replication.reporting.published` holds its figures): train a small net on MNIST train[0:5000], DNR on
+# train[5000:6000], theta at 10% reject on test[0:1000], attack test[1000:1020] with 30 PGD iterations, batch 20.
 SECML_LAYERS = ("pool2", "fc1_relu", "fc2_relu")
 SECML_LAYER_PARAMS = ((10.0, 1e-3), (10.0, 1e-2), (1.0, 1e-2))
 SECML_COMBINER = (0.1, 1.0)
@@ -127,9 +127,9 @@ def secml_setup(data_dir: Optional[str], seed: int = 0, svm_train: int = 1000, l
     import keras
 
     from keras_models.dnr import FEATURE_LAYERS, build_mnist_net
-    from replication import published
     from replication.data import datasets, draws
     from replication.defenses import DNR
+    from replication.reporting import published
     train, test = datasets.load("mnist", "train", data_dir), datasets.load("mnist", "test", data_dir)
     x_train, x_test = draws.pixels(train.images), draws.pixels(test.images)
     keras.utils.set_random_seed(seed)
@@ -152,7 +152,7 @@ def secml_figures(measured: Optional[Dict], svm_train: int) -> Tuple[Dict[float,
     come from: `make bench-secml`'s measurement (`measured`, its JSON) when it holds this size, else issue 11's
     figures at 1,000 images (`published.SECML_REFERENCE`). At another size those are no bound either way: secml
     measured here at 10,000 images took less than issue 11's figures at 1,000."""
-    from replication import published
+    from replication.reporting import published
     row = (measured or {}).get("configurations", {}).get(str(svm_train))
     if row:
         return ({eps: row[f"eps{eps:g}"] for eps in (1.0, 2.0)},
@@ -264,9 +264,9 @@ def bench_training(data_dir: Optional[str], samples: int = 5000, epochs: int = 2
     import keras
 
     from keras_models.dnr import build_mnist_net, compile_dnr_net
-    from replication import protocols, stages
     from replication.data import draws
-    from replication.results import RunStore
+    from replication.runs import protocols, stages
+    from replication.runs.results import RunStore
     p = dataclasses.replace(protocols.dnr("paper").mnist, dnn_train=samples, epochs=epochs)
     pool = draws.load_pool(p, data_dir, 0)
     x, y = draws.pixels(pool.images[pool.dnn_idx]), pool.labels[pool.dnn_idx]
@@ -349,7 +349,7 @@ def main() -> None:
                     help="the Python of secml's environment (make bench-secml makes it): when it exists, secml's "
                          "bench runs beside this one, one core each, and the ratios come from that run")
     args = ap.parse_args()
-    from replication import runtime
+    from replication.runs import runtime
     runtime.configure(args.threads)
     secml_path = Path(args.secml)
     process = None

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from replication.protocols import LEVELS
+from replication.runs.protocols import LEVELS
 
 EXPERIMENTS = {"background": "McCoyd & Wagner 2018, background class defense on EMNIST (Tables I, III, IV, V)",
                "dnr": "Sotgiu et al. 2020, deep neural rejection on MNIST and CIFAR-10 (Fig. 3-6)",
@@ -70,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
 
 def default_protocol() -> str:
     """paper on a GPU, else fast."""
-    from replication import runtime
+    from replication.runs import runtime
     return "paper" if runtime.has_gpu() else "fast"
 
 
@@ -107,7 +107,7 @@ def check_options(args: argparse.Namespace, ap: argparse.ArgumentParser) -> None
 
 def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
     """The run's Scope from the command line; an option that does not apply to the experiment is an error."""
-    from replication.protocols import Scope
+    from replication.runs.protocols import Scope
     given = {k: getattr(args, k) for k in ("splits", "carlini", "runs", "datasets")
              if getattr(args, k) != getattr(Scope(), k)}
     wrong = sorted(set(given) - set(SCOPE_OPTIONS[args.experiment]))
@@ -126,21 +126,21 @@ def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["status"]:  # what the ledger holds and what is left (no TensorFlow needed)
-        from replication import ledger
+        from replication.runs import ledger
         return ledger.main(argv[1:])
     ap = parser()
     args = ap.parse_args(argv)
     check_options(args, ap)
     scope = scope_of(args, ap)
-    from replication import runtime
+    from replication.runs import runtime
     runtime.configure(args.threads, args.deterministic)
     level = args.protocol or default_protocol()
     banner = f"PROTOCOL: {level}" + ("" if args.protocol else " (default: " +
                                      ("a GPU is visible)" if level == "paper" else "no GPU visible)"))
     print("=" * len(banner), banner, "=" * len(banner), sep="\n", flush=True)
     out = Path(args.out or default_folder(args, level))
-    from replication import protocols
     from replication.data import DataError
+    from replication.runs import protocols
     if args.experiment == "background":
         from replication.background import experiment
         protocol = protocols.background(level)
@@ -154,12 +154,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         from replication.unified import experiment
         protocol = protocols.unified(level)
-    from replication.results import FingerprintMismatch
+    from replication.runs.results import FingerprintMismatch
     try:
         # The default folder forks (results/<experiment>/<protocol>-<hash>) when it holds a run with other
         # settings; a folder the user named is never reused for other settings.
         run_args = {"scope": scope} if args.experiment != "unified" else {}
-        from replication.engine import engine
+        from replication.runs.engine import engine
         run_args["engine"] = engine(args.workers, args.ray_address, args.threads)
         fork = args.out is None and level != "paper"  # the ledger's folders are never forked
         results = experiment.run(protocol, out, args.data_dir, args.seed, fork=fork, **run_args)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from replication import runtime
+from replication.runs import runtime
 
 runtime.configure()
 
@@ -86,23 +86,23 @@ def pytest_collection_modifyitems(config, items):
 # The three experiments' smoke runs, in this process (shared by the pipeline tests and the Ray equality tests)
 @pytest.fixture(scope="session")
 def smoke_run(data_dir, tmp_path_factory):
-    from replication import protocols
     from replication.background import experiment
+    from replication.runs import protocols
     out = tmp_path_factory.mktemp("smoke")
     return out, experiment.run(protocols.background("smoke"), out, str(data_dir), seed=0)
 
 
 @pytest.fixture(scope="session")
 def dnr_smoke_run(data_dir, tmp_path_factory):
-    from replication import protocols
     from replication.dnr import experiment
+    from replication.runs import protocols
     out = tmp_path_factory.mktemp("dnr_smoke")
     return out, experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)
 
 
 @pytest.fixture(scope="session")
 def unified_smoke_run(data_dir, tmp_path_factory):
-    from replication import protocols
+    from replication.runs import protocols
     from replication.unified import experiment
     out = tmp_path_factory.mktemp("unified_smoke")
     return out, experiment.run(protocols.unified("smoke"), out, str(data_dir), seed=0)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from replication import published
 from replication.bench import secml_figures
+from replication.reporting import published
 
 MEASURED = {"library": "secml 0.15.6", "attack": "CAttackEvasionPGDExp, double_init False", "configurations": {
     "10000": {"eps1": {"s_per_sample": 20.0, "accuracy": 0.6}, "eps2": {"s_per_sample": 30.0, "accuracy": 0.4}}}}

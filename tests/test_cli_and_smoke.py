@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from replication import protocols
 from replication.background import experiment
 from replication.cli import parser
+from replication.runs import protocols
 
 
 def test_help_explains_every_option():
@@ -85,14 +85,14 @@ def test_smoke_report_has_every_table_and_figure(smoke_run):
     assert saved["units_computed_by"][0]["units"] >= 4 and (out / "fingerprint.json").exists()
     assert saved["units"]["expected"] == saved["units"]["visited"]  # the progress line's total is right
     assert (out / "units" / "carlini" / "defense.json").exists()  # each model's Carlini attack is its own unit
-    from replication import summary  # the README's paragraphs come from the same results
+    from replication.reporting import summary  # the README's paragraphs come from the same results
     assert "verdicts" in "\n".join(summary.background(saved))
 
 
 def test_background_records_keep_every_field_of_results_and_units(smoke_run):
     """The typed records read and write results.json and each kind of unit file unchanged."""
     from replication.background import records
-    from replication.results import jsonable
+    from replication.runs.results import jsonable
     out, _ = smoke_run
     same = lambda record, saved: json.loads(json.dumps(jsonable(record))) == saved  # noqa: E731
     saved = json.loads((out / "results.json").read_text())
@@ -174,7 +174,7 @@ def test_dnr_smoke_report(dnr_smoke_run, data_dir):
     assert mnist["runs"][0]["line_search"]["dnr"][0]["eps"] == 1.0
     for heading in ("Line search", "N to decide", "Deviations from the paper", "feature_layers"):
         assert heading in report, heading
-    from replication import summary
+    from replication.reporting import summary
     saved = json.loads((out / "results.json").read_text())
     assert "**DNR, mnist**" in "\n".join(summary.dnr(saved))
     from replication.dnr import experiment as dnr_experiment
@@ -188,7 +188,7 @@ def test_dnr_records_keep_every_field_of_results_and_units(dnr_smoke_run):
     from results.json, or a run resumed from units, sees what was computed."""
     from replication.dnr.records import CurvePoint, DatasetResult, LineSearchPoint, RestartPoint
     from replication.evaluation import Point
-    from replication.results import jsonable
+    from replication.runs.results import jsonable
     out, _ = dnr_smoke_run
     same = lambda record, saved: json.loads(json.dumps(jsonable(record))) == saved  # noqa: E731
     for ds in json.loads((out / "results.json").read_text())["datasets"].values():
@@ -223,9 +223,9 @@ def test_dnr_partial_run_one_dataset(dnr_smoke_run, data_dir):
 def test_every_published_number_has_one_row(smoke_run):
     """Each number of `published.BACKGROUND` is compared in exactly one row of a whole run's report (none left out,
     none shown twice), in the table whose home holds it."""
-    from replication import published
     from replication.background import tables
-    from replication.results import jsonable
+    from replication.reporting import published
+    from replication.runs.results import jsonable
     _, r = smoke_run
     r = jsonable(r)
     for table in tables.TABLES:

@@ -4,8 +4,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from replication import deviations, protocols, published
 from replication.evaluation import accurate, checks, outcome, threshold_tradeoff
+from replication.reporting import deviations, published
+from replication.runs import protocols
 
 
 def test_rejects_are_errors_only_without_attack():

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from replication import engine, protocols, runtime
-from replication.results import jsonable
+from replication.runs import engine, protocols, runtime
+from replication.runs.results import jsonable
 
 TIMING = {"seconds", "wall_seconds_this_invocation", "seconds_this_invocation", "run", "versions",
           "units_computed_by", "out", "fingerprint", "resumed_units", "figures", "device", "stage_seconds",
@@ -84,7 +84,7 @@ def ray_engine():
 def test_a_failed_job_stops_the_run_and_keeps_what_finished(ray_engine, tmp_path):
     """The first stage's unit is saved; the failing job's error reaches the driver as itself (the CLI's error
     handling sees a DataError as a DataError); later stages never start."""
-    from replication.results import write_json
+    from replication.runs.results import write_json
     done, never = tmp_path / "units" / "a.json", tmp_path / "units" / "c.json"
     stages = [[engine.Job(write_json, (done, {"x": 1}), "a")], [engine.Job(int, ("not a number",), "b")],
               [engine.Job(write_json, (never, {}), "c")]]

@@ -106,7 +106,7 @@ def test_points_round_trip_through_a_json_cache():
     import json
 
     from replication.evaluation import Point
-    from replication.results import jsonable
+    from replication.runs.results import jsonable
     saved, computed = {}, []
 
     def cache(key, compute):

@@ -65,8 +65,8 @@ def test_precision_is_checked_and_plain_networks_need_no_twin(small_model):
 
 
 def test_protocols_search_in_float64():
-    from replication import protocols
     from replication.dnr.experiment import pgd
+    from replication.runs import protocols
     p = protocols.dnr("smoke").mnist
 
     class Stub(Undefended):

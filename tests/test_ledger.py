@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from replication import ledger, protocols
-from replication.results import (
+from replication.runs import ledger, protocols
+from replication.runs.results import (
     UNITS_VERSION,
     ModelMismatch,
     RunStore,

@@ -25,6 +25,6 @@ def test_pip_builds_a_wheel_with_every_package(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     wheel, = tmp_path.glob("adversarial_replication-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("replication/ledger.py", "replication/defenses/inputs.py", "keras_models/dnr.py"):
+    for module in ("replication/runs/ledger.py", "replication/defenses/inputs.py", "keras_models/dnr.py"):
         assert module in names, module
     assert not any(n.startswith(("tests/", "reports/")) for n in names)

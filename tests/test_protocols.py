@@ -3,7 +3,8 @@ import dataclasses
 
 import pytest
 
-from replication import deviations, protocols
+from replication.reporting import deviations
+from replication.runs import protocols
 
 COUNT_FIELDS = {"splits", "epochs", "selection_per_class", "selection_folds", "selection_repeats",
                 "selection_epochs", "curve_samples", "fgs_grid", "fg_grid", "carlini"}

@@ -3,7 +3,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from replication import summary
+from replication.reporting import summary
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -18,7 +18,7 @@ def test_results_at_a_glance_are_generated_from_the_ledger():
     start = text.index(summary.GLANCE_START)
     end = text.index(summary.GLANCE_END) + len(summary.GLANCE_END)
     assert text[start:end] == "\n".join(summary.glance(ROOT / "reports")).replace(str(ROOT) + "/", ""), \
-        "the README's results are stale: run python -m replication.summary --readme"
+        "the README's results are stale: run python -m replication.reporting.summary --readme"
 
 
 def test_every_relative_link_exists():

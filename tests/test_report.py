@@ -1,10 +1,10 @@
 """Measured-vs-published rows, the verdict rule, and the published data module."""
 import pytest
 
-from replication import published
-from replication.published import Published
-from replication.report import Row, exact, markdown_table, verdict_counts
-from replication.stats import Interval, wilson
+from replication.evaluation.stats import Interval, wilson
+from replication.reporting import published
+from replication.reporting.published import Published
+from replication.reporting.report import Row, exact, markdown_table, verdict_counts
 
 
 def test_row_verdicts_follow_the_rule():

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from replication.results import RunStore, write_json
+from replication.runs.results import RunStore, write_json
 
 
 def test_unit_is_computed_once(tmp_path):
@@ -34,7 +34,7 @@ def _fp(seed=0, letters="measured", digest="abc"):
 
 
 def test_same_fingerprint_resumes_other_settings_stop_with_the_difference(tmp_path):
-    from replication.results import FingerprintMismatch
+    from replication.runs.results import FingerprintMismatch
     RunStore(tmp_path, _fp()).unit("split0", lambda: {"acc": 99.0})
     assert RunStore(tmp_path, _fp()).unit("split0", lambda: {"acc": 0.0}) == {"acc": 99.0}
     for other, named in ((_fp(seed=1), "seed: 0 -> 1"), (_fp(letters="published"), "protocol.letters"),
@@ -54,7 +54,7 @@ def test_default_folder_forks_for_other_settings(tmp_path):
 
 
 def test_folder_without_fingerprint_and_foreign_units_are_refused(tmp_path):
-    from replication.results import FingerprintMismatch
+    from replication.runs.results import FingerprintMismatch
     write_json(tmp_path / "old" / "units" / "split0.json", {"result": 1})  # made by a version without fingerprints
     with pytest.raises(FingerprintMismatch, match="without one"):
         RunStore(tmp_path / "old", _fp())
@@ -72,7 +72,7 @@ def test_units_record_who_computed_them(tmp_path):
 
 
 def test_data_digest_is_content_not_location():
-    from replication.results import data_digest
+    from replication.runs.results import data_digest
     a = np.arange(12, dtype=np.uint8).reshape(3, 4)
     assert data_digest(a) == data_digest(a.copy()) != data_digest(a[::-1].copy())
     assert data_digest(a) != data_digest(a.astype(np.int64))

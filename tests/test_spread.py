@@ -1,7 +1,7 @@
 """`make spread`'s comparison of configurations (the runs themselves need the data and minutes)."""
 import pytest
 
-from replication.spread import summarise
+from replication.runs.spread import summarise
 
 
 def test_summary_compares_every_configuration_with_the_first():

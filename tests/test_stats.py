@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from replication import stats
-from replication.stats import Interval
+from replication.evaluation import stats
+from replication.evaluation.stats import Interval
 
 
 def test_wilson_matches_known_values():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from replication import protocols
 from replication.defenses import Scorer, with_reject
+from replication.runs import protocols
 from replication.unified import attacks, detectors, experiment
 
 
@@ -76,7 +76,7 @@ def test_smoke_run_writes_every_part(unified_smoke_run, data_dir):
     for heading in ("Control: does the background class learn EMNIST's style?", "Worst case of the axis's attacks",
                     "Deviations from the paper", "adaptive - weak / 2 (paired)"):
         assert heading in report, heading
-    from replication import summary
+    from replication.reporting import summary
     assert "**Unified axis**" in "\n".join(summary.unified(saved))
     control = saved["style_control"]  # seed-0 regression ranges (measured 91% and 59%)
     assert control["separability"]["correct"] / control["separability"]["n"] >= 0.85
@@ -95,7 +95,7 @@ def test_smoke_run_writes_every_part(unified_smoke_run, data_dir):
 def test_records_keep_every_field_of_results_and_units(unified_smoke_run):
     """The typed records read and write results.json and each kind of unit file unchanged."""
     from replication.evaluation import Point
-    from replication.results import jsonable
+    from replication.runs.results import jsonable
     from replication.unified import records
     out, _ = unified_smoke_run
     same = lambda record, saved: json.loads(json.dumps(jsonable(record))) == saved  # noqa: E731

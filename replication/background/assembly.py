@@ -8,7 +8,7 @@ import numpy as np
 
 from replication.data import DataError, load
 from replication.data.emnist import Pool, letter_index, load_pool
-from replication.protocols import BACKGROUND
+from replication.runs.protocols import BACKGROUND
 
 __all__ = ["BACKGROUND", "Pool", "letter_index", "load_pool"]
 

@@ -10,8 +10,8 @@ from replication.attacks import FixedCarliniWagnerL2
 from replication.background import assembly, training
 from replication.background.outcomes import outcome_fractions
 from replication.background.records import Carlini, CarliniAttack, PerAttack
-from replication.protocols import BACKGROUND, BackgroundProtocol
-from replication.results import RunStore
+from replication.runs.protocols import BACKGROUND, BackgroundProtocol
+from replication.runs.results import RunStore
 
 
 @dataclass

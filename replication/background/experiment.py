@@ -7,15 +7,16 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from replication import published, runtime
 from replication.background import assembly, carlini, letters, training, weak_attacks
 from replication.background.outcomes import mean_std, outcome_fractions, table_fractions
 from replication.background.records import MODELS, Aggregate, Carlini, LetterSelection, Split, WeakAttack
 from replication.background.weak_attacks import NORMS
-from replication.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.evaluation import evaluate_point, security_evaluation
-from replication.protocols import BACKGROUND, WHOLE, BackgroundProtocol, Scope
-from replication.results import RunStore, data_digest, jsonable, run_fingerprint, write_json
+from replication.reporting import published
+from replication.runs import runtime
+from replication.runs.engine import IN_PROCESS, Engine, Job, shared_paths
+from replication.runs.protocols import BACKGROUND, WHOLE, BackgroundProtocol, Scope
+from replication.runs.results import RunStore, data_digest, jsonable, run_fingerprint, write_json
 
 
 def fold_predictor(store: RunStore, images: np.ndarray, labels: np.ndarray, p: BackgroundProtocol, seed: int):
@@ -61,7 +62,7 @@ def carlini_unit(store: RunStore, pool: assembly.Pool, kept, p: BackgroundProtoc
 
 
 def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str], seed: int, key: str) -> None:
-    """A worker's job (`replication.engine`): the units `key` names in the run folder `out` ('letters/<fold>',
+    """A worker's job (`replication.runs.engine`): the units `key` names in the run folder `out` ('letters/<fold>',
     'letter_selection', 'split<i>', 'carlini/models' (the two checkpoints), 'carlini/<model>' or 'carlini')."""
     pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
     store = open_store(protocol, Path(out), pool, seed, fork=False)

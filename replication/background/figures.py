@@ -9,11 +9,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from replication import published  # noqa: E402
 from replication.background import assembly, records  # noqa: E402
 from replication.background.gallery import attack_images  # noqa: E402
-from replication.plotting import Figure, by_key, draw  # noqa: E402
-from replication.results import RunStore  # noqa: E402
+from replication.reporting import published  # noqa: E402
+from replication.reporting.plotting import Figure, by_key, draw  # noqa: E402
+from replication.runs.results import RunStore  # noqa: E402
 
 _STYLE = {"correct": "-", "other_digit": "--", "background": ":"}
 _COLOR = {"baseline": "tab:blue", "defense": "tab:red"}

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from replication import deviations, protocols, published, stats
 from replication.background import figures, records
 from replication.background.assembly import BACKGROUND
 from replication.background.tables import MODELS, P, all_rows, carlini_success
-from replication.report import VERDICT_RULE, markdown_table, scope_lines, verdict_counts
+from replication.evaluation import stats
+from replication.reporting import deviations, published
+from replication.reporting.report import VERDICT_RULE, markdown_table, scope_lines, verdict_counts
+from replication.runs import protocols
 
 PAPER = protocols.background("paper")
 NOT_IN_SCOPE = "Not computed: this run's scope leaves out the Carlini-Wagner stage."

@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, List
 
-from replication import published, stats
 from replication.background import records
-from replication.published import Published
-from replication.report import Row, exact
-from replication.stats import Interval
+from replication.evaluation import stats
+from replication.evaluation.stats import Interval
+from replication.reporting import published
+from replication.reporting.published import Published
+from replication.reporting.report import Row, exact
 
 P = published.BACKGROUND
 MODELS = {"baseline": "digits", "defense": "digits + background"}
@@ -74,7 +75,7 @@ def table5_rows(r: Dict) -> List[Row]:
 @dataclass(frozen=True)
 class PaperTable:
     """One of the paper's tables: its title, the prefix of its numbers in `published.BACKGROUND`, and what computes
-    its rows (measured beside published) from a run's results; `replication.report.markdown_table` renders them."""
+    its rows (measured beside published) from a run's results; `reporting.report.markdown_table` renders them."""
 
     title: str
     key: str

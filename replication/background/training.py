@@ -5,8 +5,8 @@ import keras
 import numpy as np
 
 from replication.defenses import REJECT, BackgroundClass, Defense, Undefended
-from replication.protocols import BACKGROUND
-from replication.stages import PIXELS, to_input, train_table2_net
+from replication.runs.protocols import BACKGROUND
+from replication.runs.stages import PIXELS, to_input, train_table2_net
 
 __all__ = ["PIXELS", "classify", "defense_of", "predict", "to_input", "train_table2_net"]
 

@@ -7,7 +7,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from replication.data import load, scale
-from replication.protocols import DNRDataset
+from replication.runs.protocols import DNRDataset
 
 
 @dataclass

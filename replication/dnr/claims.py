@@ -6,11 +6,11 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from replication import published, stats
 from replication.dnr.records import MODELS, DatasetResult, Run
-from replication.evaluation import REJECTED, accurate
+from replication.evaluation import REJECTED, accurate, stats
 from replication.evaluation.checks import NEAR_ZERO
-from replication.stats import Interval
+from replication.evaluation.stats import Interval
+from replication.reporting import published
 
 # The paper does not say which eps "small" is; we take the eps of its own example figures (Fig. 5 and 6).
 SMALL_EPS = published.DNR_EXAMPLE_EPS

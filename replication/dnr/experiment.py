@@ -7,7 +7,6 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from replication import published, runtime, stages
 from replication.attacks import RejectPGD, double_init
 from replication.data import draws
 from replication.defenses import Defense, Undefended, evaded, scores_of
@@ -22,11 +21,13 @@ from replication.dnr.records import (
     RestartPoint,
     Run,
 )
-from replication.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.evaluation import EVADED, REJECTED, Point, accurate, checks, security_evaluation, threshold_tradeoff
 from replication.evaluation.outcomes import percent
-from replication.protocols import WHOLE, DNRDataset, DNRProtocol, Scope
-from replication.results import RunStore, data_digest, jsonable, run_fingerprint, unit_cache, write_json
+from replication.reporting import published
+from replication.runs import runtime, stages
+from replication.runs.engine import IN_PROCESS, Engine, Job, shared_paths
+from replication.runs.protocols import WHOLE, DNRDataset, DNRProtocol, Scope
+from replication.runs.results import RunStore, data_digest, jsonable, run_fingerprint, unit_cache, write_json
 
 
 def equality_check(defenses: Dict[str, Defense], images: np.ndarray) -> Dict:
@@ -150,7 +151,7 @@ def load_pools(protocol: DNRProtocol, data_dir: Optional[str], seed: int) -> Dic
 
 def compute_units(protocol: DNRProtocol, out: str, data_dir: Optional[str], seed: int, dataset: str,
                   run: Optional[int]) -> None:
-    """A worker's job (`replication.engine`): `dataset`'s network (run None) or its run `run`, in the run folder
+    """A worker's job (`replication.runs.engine`): `dataset`'s network (run None) or its run `run`, in the run folder
     `out`."""
     pools = load_pools(protocol, data_dir, seed)
     store = open_store(protocol, Path(out), pools, seed, fork=False)

@@ -7,8 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from replication.dnr.records import MODELS, datasets
-from replication.plotting import Figure, by_key, draw, percent_axis, save
-from replication.results import RunStore
+from replication.reporting.plotting import Figure, by_key, draw, percent_axis, save
+from replication.runs.results import RunStore
 
 COLORS = {"dnn": "tab:gray", "nr": "tab:blue", "dnr": "tab:red"}
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 from typing import Dict, List
 
-from replication import deviations, protocols
 from replication.dnr import claims, figures, records
 from replication.dnr.records import DatasetResult
-from replication.report import scope_lines
+from replication.reporting import deviations
+from replication.reporting.report import scope_lines
+from replication.runs import protocols
 
 
 def claim_lines(name: str, ds: DatasetResult) -> List[str]:

@@ -13,11 +13,10 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from replication import stats
 from replication.attacks.reject_pgd import RejectPGD
 from replication.defenses.base import as_scorer, box_of, scores_of
 from replication.defenses.inputs import check_images, check_labels
-from replication.evaluation import checks
+from replication.evaluation import checks, stats
 from replication.evaluation.outcomes import EVADED, NAMES, accurate, outcome, worst
 
 

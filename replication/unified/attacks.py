@@ -12,7 +12,7 @@ from cleverhans.tf2.attacks.projected_gradient_descent import projected_gradient
 
 from replication.attacks import RejectPGD, double_init, fast_gradient
 from replication.defenses import Defense
-from replication.protocols import UnifiedProtocol
+from replication.runs.protocols import UnifiedProtocol
 from replication.unified.detectors import BOX
 from replication.unified.records import AttackPoint, RestartPoint
 

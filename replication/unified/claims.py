@@ -6,9 +6,9 @@ from typing import Dict, List
 
 import numpy as np
 
-from replication import stats
+from replication.evaluation import stats
 from replication.evaluation.outcomes import CORRECT, outcome_of
-from replication.stats import Interval
+from replication.evaluation.stats import Interval
 from replication.unified.records import AttackPoint, Axis
 
 

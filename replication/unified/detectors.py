@@ -12,8 +12,8 @@ import numpy as np
 
 from replication.defenses import BackgroundClass, Defense, Undefended, scores_of
 from replication.evaluation.outcomes import CORRECT, EVADED, REJECTED, outcome_of
-from replication.protocols import BACKGROUND
-from replication.stages import PIXELS
+from replication.runs.protocols import BACKGROUND
+from replication.runs.stages import PIXELS
 
 BOX = (0.0, 1.0)  # every model takes MNIST pixels in [0, 1]; the Table II nets shift them to PIXELS
 

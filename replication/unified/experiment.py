@@ -8,12 +8,12 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from replication import runtime
 from replication.defenses import Defense
-from replication.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.evaluation import Point, checks, security_evaluation, threshold_tradeoff
-from replication.protocols import UnifiedProtocol
-from replication.results import RunStore, data_digest, jsonable, run_fingerprint, unit_cache, write_json
+from replication.runs import runtime
+from replication.runs.engine import IN_PROCESS, Engine, Job, shared_paths
+from replication.runs.protocols import UnifiedProtocol
+from replication.runs.results import RunStore, data_digest, jsonable, run_fingerprint, unit_cache, write_json
 from replication.unified import attacks, style
 from replication.unified.detectors import outcomes, view
 from replication.unified.models import MODELS, Data, build, load_data
@@ -151,7 +151,7 @@ def model_units(store: RunStore, protocol: UnifiedProtocol, setup, m: str) -> Di
 
 
 def compute_units(protocol: UnifiedProtocol, out: str, data_dir: Optional[str], seed: int, key: str) -> None:
-    """A worker's job (`replication.engine`) in the run folder `out`: 'models' trains them all, 'style' is the
+    """A worker's job (`replication.runs.engine`) in the run folder `out`: 'models' trains them all, 'style' is the
     style control, any other key is a model's units (`model_units`)."""
     data = load_data(protocol, data_dir, seed)
     store = open_store(protocol, Path(out), data, seed, fork=False)

@@ -5,8 +5,8 @@ from typing import Dict
 
 import matplotlib.pyplot as plt
 
-from replication.plotting import Figure, by_key, draw, percent_axis, save
-from replication.results import RunStore
+from replication.reporting.plotting import Figure, by_key, draw, percent_axis, save
+from replication.runs.results import RunStore
 from replication.unified import records
 from replication.unified.attacks import ATTACKS
 from replication.unified.models import LABELS, MODELS

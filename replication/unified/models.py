@@ -6,12 +6,13 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from replication import published, stages
 from replication.data import draws
 from replication.data.emnist import letter_index, load_pool
 from replication.defenses import Defense, Undefended
-from replication.protocols import BACKGROUND, UnifiedProtocol
-from replication.results import RunStore
+from replication.reporting import published
+from replication.runs import stages
+from replication.runs.protocols import BACKGROUND, UnifiedProtocol
+from replication.runs.results import RunStore
 from replication.unified.detectors import table2_defense
 
 MODELS = ("baseline", "background", "dnn", "nr", "dnr")

@@ -6,7 +6,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from replication import deviations, protocols, stats
+from replication.evaluation import stats
+from replication.reporting import deviations
+from replication.runs import protocols
 from replication.unified import claims, figures, records
 from replication.unified.attacks import ATTACKS
 from replication.unified.models import LABELS, MODELS

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Tuple
 
-from replication.results import differences, jsonable
+from replication.runs.results import differences, jsonable
 
 # Protocol fields whose change alters the method, not only how much of it runs, and what the change means.
 DNR_METHOD_FIELDS: Dict[str, str] = {

@@ -52,7 +52,7 @@ def _execute(job: Job, threads: Optional[int]) -> Dict[str, Any]:
 
     import ray
 
-    from replication import runtime
+    from replication.runs import runtime
     runtime.configure(threads)
     context = ray.get_runtime_context()
     runtime.WORKER.update(engine="ray", worker=context.get_worker_id()[:12], node=context.get_node_id()[:12],

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from replication import protocols
-from replication.results import FINGERPRINT_FILE, training_record
+from replication.runs import protocols
+from replication.runs.results import FINGERPRINT_FILE, training_record
 
 ROOT = Path("reports")
 

@@ -12,11 +12,11 @@ import numpy as np
 
 from keras_models.background import build_background_net, compile_background_net
 from keras_models.dnr import build_cifar_net, build_mnist_net, compile_dnr_net
-from replication import published
 from replication.data import draws
 from replication.defenses import DNR, NR, select_params, stacked_scores
-from replication.protocols import DNRDataset, DNRProtocol
-from replication.results import RunStore, train_by_epoch, verified
+from replication.reporting import published
+from replication.runs.protocols import DNRDataset, DNRProtocol
+from replication.runs.results import RunStore, train_by_epoch, verified
 
 BUILDERS = {"mnist": build_mnist_net, "cifar10": build_cifar_net}
 PIXELS = (-0.5, 0.5)  # the Table II network's input range (Section IV)

@@ -55,7 +55,7 @@ def one_run(data_dir: str, train: int, test: int, eps: float, seed: int) -> Dict
 
 def summarise(runs: List[Dict]) -> List[Dict]:
     """Each configuration against the first: logit and accuracy differences, binomial noise, time ratio."""
-    from replication import stats
+    from replication.evaluation import stats
 
     ref = runs[0]
     noise = stats.wilson(ref["accuracy"] / 100.0 * ref["n"], ref["n"]).half_width
@@ -82,20 +82,20 @@ def main(argv=None) -> int:
         config = json.loads(args.one)
         import os
         os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1" if config["onednn"] else "0"
-        from replication import runtime
+        from replication.runs import runtime
         runtime.configure(config["threads"], config["deterministic"])
         result = one_run(args.data_dir, args.train, args.test, args.eps, args.seed)
         print("SPREAD " + json.dumps({**config, **result}))
         return 0
     runs = []
     for config in CONFIGS:
-        cmd = [sys.executable, "-m", "replication.spread", "--data-dir", args.data_dir, "--train", str(args.train),
+        cmd = [sys.executable, "-m", "replication.runs.spread", "--data-dir", args.data_dir, "--train", str(args.train),
                "--test", str(args.test), "--eps", str(args.eps), "--seed", str(args.seed), "--one", json.dumps(config)]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         runs.append(json.loads(next(l for l in done.stdout.splitlines() if l.startswith("SPREAD "))[7:]))
         print(f"{config}: accuracy {runs[-1]['accuracy']:.1f}%, {runs[-1]['seconds']:.0f} s", flush=True)
-    from replication import runtime
-    from replication.results import write_json
+    from replication.runs import runtime
+    from replication.runs.results import write_json
     summary = {"machine": runtime.identity(), "settings": vars(args), "comparisons": summarise(runs)}
     write_json(Path(args.out), summary)
     for row in summary["comparisons"]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence
 
-from replication import stats
-from replication.published import Published
-from replication.stats import Interval
+from replication.evaluation import stats
+from replication.evaluation.stats import Interval
+from replication.reporting.published import Published
 
 VERDICT_RULE = stats.VERDICT_RULE
 VERDICTS = ("consistent", "inconsistent", "inconclusive", "not comparable")

@@ -80,7 +80,7 @@ def commit() -> Dict[str, object]:
         return {"commit": "unknown", "dirty": None}
 
 
-WORKER: Dict[str, object] = {}  # set by `replication.engine` in a Ray worker: engine, worker, node, pid
+WORKER: Dict[str, object] = {}  # set by `replication.runs.engine` in a Ray worker: engine, worker, node, pid
 
 
 def identity() -> Dict[str, object]:
