@@ -148,19 +148,36 @@ def copy_run(src: Path, dst: Path, keep_models: bool = True) -> Path:
     return dst
 
 
-@pytest.mark.parametrize("keep_network", [True, False], ids=["network-kept", "network-retrained"])
-def test_a_fresh_clone_refits_the_svms_proves_them_and_computes_no_unit(dnr_smoke_run, data_dir, tmp_path,
-                                                                        keep_network):
-    """Without its SVMs (git keeps none), and even without its network, a run's models are rebuilt, proven equal
-    to the ones its units were computed with (same threads), and every unit loads."""
+def test_a_fresh_clone_of_a_finished_run_builds_no_svm_and_computes_nothing(dnr_smoke_run, data_dir, tmp_path):
+    """Every unit is in the folder: the report is rebuilt from them without refitting a single SVM."""
     from replication.dnr import experiment
     out, whole = dnr_smoke_run
-    clone = copy_run(out, tmp_path / "clone", keep_models=keep_network)
+    clone = copy_run(out, tmp_path / "clone")
     scope = protocols.Scope(datasets=("mnist",))
     again = experiment.run(protocols.dnr("smoke"), clone, str(data_dir), seed=0, scope=scope)
     assert again["units"]["visited"] == len(again["resumed_units"]) == again["units"]["expected"]
     assert again["datasets"]["mnist"]["aggregate"] == whole["datasets"]["mnist"]["aggregate"]
+    assert not (clone / "models" / "mnist_run0_dnr" / "state.joblib").exists()
+
+
+@pytest.mark.parametrize("keep_network", [True, False], ids=["network-kept", "network-retrained"])
+def test_a_fresh_clone_refits_the_svms_proves_them_and_recomputes_a_lost_unit_equal(dnr_smoke_run, data_dir,
+                                                                                    tmp_path, keep_network):
+    """A unit left to compute needs the run's models: without its SVMs (git keeps none), and even without its
+    network, they are rebuilt, proven equal to the ones its units were computed with (same threads), and the unit
+    comes out equal."""
+    from replication.dnr import experiment
+    out, _ = dnr_smoke_run
+    clone = copy_run(out, tmp_path / "clone", keep_models=keep_network)
+    lost = clone / "units" / "mnist" / "run0" / "dnr" / "eps1.json"
+    before = json.loads(lost.read_text())["result"]
+    lost.unlink()
+    scope = protocols.Scope(datasets=("mnist",))
+    again = experiment.run(protocols.dnr("smoke"), clone, str(data_dir), seed=0, scope=scope)
+    assert "mnist/run0/dnr/eps1" not in again["resumed_units"]
+    assert len(again["resumed_units"]) == again["units"]["expected"] - 1  # that unit alone was computed
     assert (clone / "models" / "mnist_run0_dnr" / "state.joblib").exists()  # refit, proven by its digest
+    assert_same_unit(before, json.loads(lost.read_text())["result"], "mnist/run0/dnr/eps1")
 
 
 def test_a_run_never_mixes_models(dnr_smoke_run, data_dir, tmp_path):

@@ -1,9 +1,10 @@
 """`python -m replication dnr`: Fig. 3-6 of Sotgiu et al. on MNIST and CIFAR-10, resumable, into one report."""
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -54,14 +55,28 @@ def pgd(p: DNRDataset, defense: Defense, halvings: Optional[int] = None,
                      restart=restart)
 
 
-def attack_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defense: Defense, x: np.ndarray,
+Defenses = Callable[[str], Defense]  # a run's model by name ('dnn', 'nr', 'dnr'), built when first asked for
+
+
+def not_stored(key: str) -> Point:
+    raise KeyError(f"unit {key} was expected in the run folder")
+
+
+def attack_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defenses: Defenses, x: np.ndarray,
                  y: np.ndarray) -> List[CurvePoint]:
-    """One model's security evaluation curve (`security_evaluation` with the protocol's PGD), one unit per eps."""
-    evaluation = security_evaluation(defense, x, y, p.eps_grid, {name: pgd(p, defense)},
-                                     cache=unit_cache(store, f"{p.name}/run{run}"), keep_adversarial=True)
+    """One model's security evaluation curve (`security_evaluation` with the protocol's PGD), one unit per eps;
+    read from the run folder without building the model when every unit is there."""
+    cache = unit_cache(store, f"{p.name}/run{run}")
+    keys = [f"{name}/eps{e:g}" for e in p.eps_grid]
+    if all(store.has(f"{p.name}/run{run}/{k}") for k in keys):
+        points = [cache(k, lambda k=k: not_stored(k)) for k in keys]
+    else:
+        defense = defenses(name)
+        points = security_evaluation(defense, x, y, p.eps_grid, {name: pgd(p, defense)}, cache=cache,
+                                     keep_adversarial=True).points[name]
     example = published.DNR_EXAMPLE_EPS[p.name]  # Fig. 5/6's eps; the gallery shows the nearest on the grid
     gallery_eps = min(p.eps_grid[1:], key=lambda e: abs(e - example)) if len(p.eps_grid) > 1 else None
-    return [curve_point(pt, x, y, pt.eps == gallery_eps) for pt in evaluation.points[name]]
+    return [curve_point(pt, x, y, pt.eps == gallery_eps) for pt in points]
 
 
 def curve_point(point: Point, x: np.ndarray, y: np.ndarray, gallery: bool) -> CurvePoint:
@@ -76,15 +91,15 @@ def curve_point(point: Point, x: np.ndarray, y: np.ndarray, gallery: bool) -> Cu
                       shown)
 
 
-def restart_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defense: Defense, x: np.ndarray,
+def restart_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defenses: Defenses, x: np.ndarray,
                   y: np.ndarray, reference: np.ndarray, points: List[CurvePoint]) -> List[RestartPoint]:
     """The attack-strength check: secml's double-initialisation restart on the samples each eps left unevaded."""
-    attack = pgd(p, defense, restart=reference)
+    attack = functools.cache(lambda: pgd(p, defenses(name), restart=reference))  # built for the first unit computed
     out = []
     for point in points:
         def compute(point=point) -> RestartPoint:
             start = time.time()
-            result = double_init.restart(attack, x, y, point.eps, point.outcome == EVADED)
+            result = double_init.restart(attack(), x, y, point.eps, point.outcome == EVADED)
             rejected = (point.outcome == REJECTED) & ~result["restart_evaded"]
             clean = point.eps == 0
             return RestartPoint(point.eps, point.accuracy if clean else 100.0 * float((~result["evaded"]).mean()),
@@ -96,11 +111,11 @@ def restart_sweep(store: RunStore, p: DNRDataset, run: int, name: str, defense: 
     return out
 
 
-def line_search_check(store: RunStore, p: DNRDataset, name: str, defense: Defense, x: np.ndarray,
+def line_search_check(store: RunStore, p: DNRDataset, name: str, defenses: Defenses, x: np.ndarray,
                       y: np.ndarray, points: List[CurvePoint]) -> List[LineSearchPoint]:
     """The paper's step search (eta * 2^k, k >= 0) against secml's, which may also shrink the step (10 halvings),
     on the same samples at `p.line_search_check`'s eps: per-sample evasion under each (run 0)."""
-    attack = pgd(p, defense, halvings=SECML_HALVINGS)
+    attack = functools.cache(lambda: pgd(p, defenses(name), halvings=SECML_HALVINGS))
     out = []
     for point in points:
         if not any(abs(point.eps - e) < 1e-9 for e in p.line_search_check):
@@ -108,9 +123,9 @@ def line_search_check(store: RunStore, p: DNRDataset, name: str, defense: Defens
 
         def compute(point=point) -> LineSearchPoint:
             start = time.time()
-            adv, _ = attack.attack(x, y, point.eps)
+            adv, _ = attack().attack(x, y, point.eps)
             return LineSearchPoint(point.eps, time.time() - start, point.outcome == EVADED,
-                                   evaded(scores_of(defense.scorer, adv), y))
+                                   evaded(scores_of(defenses(name).scorer, adv), y))
         out.append(LineSearchPoint.from_dict(store.unit(f"{p.name}/run0/{name}/line_search/eps{point.eps:g}",
                                                         compute)))
     return out
@@ -120,19 +135,25 @@ def run_units(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model, pool
               seed: int) -> Run:
     """One run: defenses, equality check, the three security evaluation curves (and their checks)."""
     draw = draws.run_draw(pool, p, run, seed)
-    nr, dnr, info = stages.fit_defenses(store, p, protocol, model, pool, draw, run, seed)
-    defenses: Dict[str, Defense] = {"dnn": Undefended(model), "nr": nr, "dnr": dnr}
+    info, models = stages.defenses_of(store, p, protocol, model, pool, draw, run, seed)
+
+    @functools.cache
+    def defenses(name: str) -> Defense:
+        return Undefended(model) if name == "dnn" else dict(zip(("nr", "dnr"), models()))[name]
     x, y = draws.pixels(pool.images[draw["test"]]), pool.labels[draw["test"]]
-    check = store.unit(f"{p.name}/run{run}/equality",
-                       lambda: equality_check(defenses, pool.images[draw["validation"]][:200]))
-    curves = {m: attack_sweep(store, p, run, m, defenses[m], x, y) for m in MODELS}
+    check = store.unit(f"{p.name}/run{run}/equality", lambda: equality_check(
+        {m: defenses(m) for m in ("nr", "dnr")}, pool.images[draw["validation"]][:200]))
+    curves = {m: attack_sweep(store, p, run, m, defenses, x, y) for m in MODELS}
     out = Run(np.asarray(y, np.int64), info, check, curves)
     if run == 0 and p.line_search_check:
-        out.line_search = {m: line_search_check(store, p, m, defenses[m], x, y, curves[m]) for m in ("nr", "dnr")}
+        out.line_search = {m: line_search_check(store, p, m, defenses, x, y, curves[m]) for m in ("nr", "dnr")}
     if p.double_init:
         reference = draws.pixels(pool.images[draw["validation"]])
-        out.double_init = {m: restart_sweep(store, p, run, m, defenses[m], x, y, reference, curves[m])
+        out.double_init = {m: restart_sweep(store, p, run, m, defenses, x, y, reference, curves[m])
                            for m in MODELS}
+    digest = f"{p.name}/run{run}/defenses_digest"
+    if store.has(digest) and digest not in store.timings and digest not in store.resumed:
+        store.unit(digest, lambda: None)  # every unit was there: the models were never needed, nor rebuilt
     return out
 
 

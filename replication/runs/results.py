@@ -178,6 +178,10 @@ class RunStore:
         self._tick(name)
         return result
 
+    def has(self, name: str) -> bool:
+        """Whether unit `name` is finished in this folder."""
+        return (self.root / "units" / f"{name}.json").exists()
+
     def seconds(self, name: str) -> float:
         """Wall time the unit took when it was computed (in this or an earlier run)."""
         path = self.root / "units" / f"{name}.json"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import keras
 import numpy as np
@@ -76,8 +76,17 @@ def choose_params(p: DNRDataset, feats: List[np.ndarray], y: np.ndarray, folds: 
 
 def fit_defenses(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: keras.Model, pool: draws.Pool,
                  draw: Dict, run: int, seed: int) -> Tuple[NR, DNR, Dict]:
-    """NR and DNR of one run (checkpointed without the network), theta rejecting `reject_rate` of the validation
-    samples. NR reads the last of the protocol's feature layers."""
+    """NR and DNR of one run and its defenses unit (`defenses_of`), the models built at once."""
+    info, models = defenses_of(store, p, protocol, model, pool, draw, run, seed)
+    return (*models(), info)
+
+
+def defenses_of(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: keras.Model, pool: draws.Pool,
+                draw: Dict, run: int, seed: int) -> Tuple[Dict, Callable[[], Tuple[NR, DNR]]]:
+    """One run's defenses unit (SVM parameters, theta) and a function giving its NR and DNR, built only when a unit
+    needs them: loaded from the run folder, or fitted (checkpointed without the network; theta rejects
+    `reject_rate` of the validation samples; NR reads the last feature layer). Models rebuilt for a run whose
+    units exist (the ledger keeps no SVMs) are proven by their digest (`results.verified`) before any use."""
     layers = list(p.feature_layers)
     paths = {name: store.path(f"models/{p.name}_run{run}_{name}") for name in ("nr", "dnr")}
     val = draws.pixels(pool.images[draw["validation"]])
@@ -99,11 +108,17 @@ def fit_defenses(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: k
                 "support_vectors": {"nr": int(nr.svm.estimators_[0].support_vectors_.shape[0])}}
 
     info = store.unit(f"{p.name}/run{run}/defenses", compute)
-    if not all((path / "state.joblib").exists() for path in paths.values()):
-        compute()  # the ledger keeps no SVMs: refit them, proven equal to the run's by their digest below
-    nr, dnr = fitted.get("nr") or NR.load(paths["nr"], model), fitted.get("dnr") or DNR.load(paths["dnr"], model)
-    verified(store, f"{p.name}/run{run}/defenses_digest", defenses_digest(nr, dnr, val[:PROBES]))
-    return nr, dnr, info
+
+    def models() -> Tuple[NR, DNR]:
+        if "proven" not in fitted:
+            if "nr" not in fitted and not all((path / "state.joblib").exists() for path in paths.values()):
+                compute()  # the ledger keeps no SVMs: refit them, proven equal to the run's by their digest below
+            nr = fitted.get("nr") or NR.load(paths["nr"], model)
+            dnr = fitted.get("dnr") or DNR.load(paths["dnr"], model)
+            verified(store, f"{p.name}/run{run}/defenses_digest", defenses_digest(nr, dnr, val[:PROBES]))
+            fitted.update(nr=nr, dnr=dnr, proven=True)
+        return fitted["nr"], fitted["dnr"]
+    return info, models
 
 
 def to_input(images: np.ndarray) -> np.ndarray:
