@@ -85,29 +85,41 @@ def reference_cw_l2(model_fn, x: np.ndarray, targets: np.ndarray, n_classes: int
     return o_best_adv, success, np.sqrt(np.where(success, o_best_l2, 0.0))
 
 
-def compare(protocol: str, sources: int, data_dir: str, out: Path, seed: int = 0) -> dict:
-    """Both attacks on the background experiment's Carlini-stage models at `protocol`'s counts and budget."""
+def compare(protocol: str, sources: int, data_dir: str, out: Path, budgets=("fast", "smoke"), seed: int = 0) -> dict:
+    """Both attacks on the background experiment's Carlini-stage models at `protocol`'s counts, with each of
+    `budgets` (a protocol's binary-search steps, iterations, learning rate, initial constant)."""
     import dataclasses
     import tempfile
 
-    from replication.attacks import FixedCarliniWagnerL2
-    from replication.background import assembly, carlini, experiment, training
-    from replication.evaluation import stats
+    from replication.background import assembly, carlini, experiment
     from replication.runs import protocols
     from replication.runs.results import RunStore
 
     proto = protocols.background(protocol)
     proto = dataclasses.replace(proto, letters="published",
                                 carlini=dataclasses.replace(proto.carlini, sources=sources))
-    p = proto.carlini
     pool = assembly.load_pool(proto.pool_split, data_dir, proto.pool_limit, seed)
     store = RunStore(Path(tempfile.mkdtemp()) / "cw")
     _, kept = experiment.letter_choice(store, pool, proto, data_dir, seed)
     ready = carlini.prepare(store, pool, kept, proto, data_dir, seed)
     x, targets = np.repeat(ready.x, 9, axis=0), carlini.targets_for(ready.y)
-    budget = dict(binary_search_steps=p.binary_search_steps, max_iterations=p.max_iterations,
-                  learning_rate=p.learning_rate, initial_const=p.initial_const, confidence=p.confidence)
-    result = {"protocol": protocol, "budget": budget, "attacks_per_model": int(len(x)), "models": {}}
+    result = {"models_protocol": protocol, "attacks_per_model": int(len(x)), "budgets": {}}
+    for level in budgets:
+        b = protocols.background(level).carlini
+        budget = dict(binary_search_steps=b.binary_search_steps, max_iterations=b.max_iterations,
+                      learning_rate=b.learning_rate, initial_const=b.initial_const, confidence=b.confidence)
+        result["budgets"][level] = {"budget": budget, "models": attack_both(ready, x, targets, budget)}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def attack_both(ready, x: np.ndarray, targets: np.ndarray, budget: dict) -> dict:
+    """Per model: both attacks' success (Wilson), the pairs only one finds, and the paired L2 difference."""
+    from replication.attacks import FixedCarliniWagnerL2
+    from replication.background import training
+    from replication.evaluation import stats
+    models = {}
     for name, model in ready.models.items():
         defense = training.defense_of(model)
         t = time.time()
@@ -120,7 +132,7 @@ def compare(protocol: str, sources: int, data_dir: str, out: Path, seed: int = 0
         t_ref = time.time() - t
         both = found_pkg & found_ref
         diff = stats.bootstrap_mean(l2_pkg[both] - l2_ref[both]) if both.sum() >= 2 else None
-        result["models"][name] = {
+        models[name] = {
             "success_package": stats.wilson(int(found_pkg.sum()), len(x)).__dict__,
             "success_reference": stats.wilson(int(found_ref.sum()), len(x)).__dict__,
             "success_difference_pairs": {"package_only": int((found_pkg & ~found_ref).sum()),
@@ -129,15 +141,13 @@ def compare(protocol: str, sources: int, data_dir: str, out: Path, seed: int = 0
             "l2_mean_package": float(l2_pkg[both].mean()) if both.any() else None,
             "l2_mean_reference": float(l2_ref[both].mean()) if both.any() else None,
             "seconds": {"package": t_pkg, "reference": t_ref}}
-        print(name, json.dumps(result["models"][name]), flush=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    return result
+        print(name, budget, json.dumps(models[name]), flush=True)
+    return models
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--protocol", choices=("fast", "smoke"), default="fast")
+    ap.add_argument("--protocol", choices=("fast", "smoke"), default="fast", help="the models' counts")
     ap.add_argument("--sources", type=int, default=25, help="source digits (9 targeted attacks each)")
     ap.add_argument("--data-dir", default="../shared/data")
     ap.add_argument("--threads", type=int, default=1)
