@@ -85,7 +85,8 @@ def reference_cw_l2(model_fn, x: np.ndarray, targets: np.ndarray, n_classes: int
     return o_best_adv, success, np.sqrt(np.where(success, o_best_l2, 0.0))
 
 
-def compare(protocol: str, sources: int, data_dir: str, out: Path, budgets=("fast", "smoke"), seed: int = 0) -> dict:
+def compare(protocol: str, sources: int, data_dir: str, out: Path, budgets=("fast", "smoke"), seed: int = 0,
+            models_dir: str = "results/cw_reference") -> dict:
     """Both attacks on the background experiment's Carlini-stage models at `protocol`'s counts, with each of
     `budgets` (a protocol's binary-search steps, iterations, learning rate, initial constant)."""
     import dataclasses
@@ -99,7 +100,7 @@ def compare(protocol: str, sources: int, data_dir: str, out: Path, budgets=("fas
     proto = dataclasses.replace(proto, letters="published",
                                 carlini=dataclasses.replace(proto.carlini, sources=sources))
     pool = assembly.load_pool(proto.pool_split, data_dir, proto.pool_limit, seed)
-    store = RunStore(Path(tempfile.mkdtemp()) / "cw")
+    store = RunStore(Path(models_dir or tempfile.mkdtemp()) / f"cw_{protocol}")  # models kept there for a rerun
     _, kept = experiment.letter_choice(store, pool, proto, data_dir, seed)
     ready = carlini.prepare(store, pool, kept, proto, data_dir, seed)
     x, targets = np.repeat(ready.x, 9, axis=0), carlini.targets_for(ready.y)
@@ -131,7 +132,7 @@ def attack_both(ready, x: np.ndarray, targets: np.ndarray, budget: dict) -> dict
                                                int(model.output_shape[-1]), training.PIXELS, **budget)
         t_ref = time.time() - t
         both = found_pkg & found_ref
-        diff = stats.bootstrap_mean(l2_pkg[both] - l2_ref[both]) if both.sum() >= 2 else None
+        diff = stats.bootstrap_mean(l2_pkg[both] - l2_ref[both], scale=1.0) if both.sum() >= 2 else None
         models[name] = {
             "success_package": stats.wilson(int(found_pkg.sum()), len(x)).__dict__,
             "success_reference": stats.wilson(int(found_ref.sum()), len(x)).__dict__,
