@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from replication import runtime  # imports TensorFlow without its start-up log lines (import keras after it)
 from replication.attacks import FixedCarliniWagnerL2, RejectPGD
 from replication.defenses import DNR, NR, BackgroundClass, Undefended
 from replication.evaluation import MinimumNorm, security_evaluation
+from replication.runs import runtime  # imports TensorFlow without its start-up log lines (import keras after it)
 
 BUNDLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "mnist_test_slice.npz"
 

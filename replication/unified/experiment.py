@@ -71,11 +71,11 @@ def style_control(store: RunStore, data: Data, setup, seed: int) -> Dict:
 
 
 def unit_count(p: UnifiedProtocol) -> int:
-    """Units of a run: NR/DNR, the style control, the background-class curves and the one axis (adaptive,
-    restart, reject-aware)."""
+    """Units of a run: NR/DNR and the digests of the network and of NR/DNR, the style control, the
+    background-class curves and the one axis (adaptive, restart, reject-aware)."""
     curves = len(CURVE_MODELS) * sum(len(grid(p, a)) for a in attacks.ATTACKS)
     e = len(p.dnr.mnist.eps_grid)
-    return 2 + curves + len(MODELS) * e * (2 if p.double_init else 1) + len(REJECTORS) * e
+    return 4 + curves + len(MODELS) * e * (2 if p.double_init else 1) + len(REJECTORS) * e
 
 
 def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
