@@ -9,6 +9,8 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
+from replication.defenses.inputs import PRECISIONS
+
 
 def _timeit(fn: Callable[[], object], repeats: int = 10) -> float:
     """Median seconds of fn() after one warm-up call."""
@@ -198,8 +200,8 @@ def bench_secml_config(data_dir: Optional[str], repeats: int = 3, svm_train: int
                         f"{key}accuracy": float(accurate(outcome(scores_of(dnr.scorer, adv), y), True).mean())})
         row["float32_over_float64"] = row["s_per_sample"] / row["float32_s_per_sample"]
         out[f"eps{eps:g}"] = row
-    features = lambda v: dnr._feature_tensors(v)  # noqa: E731 - the DNR's network, up to its last feature layer
-    out["efficiency"] = {p: bench_efficiency(attacks[p], x, y, features) for p in PRECISIONS}
+    # the DNR's network up to its last feature layer: its share of an iteration's compute
+    out["efficiency"] = {p: bench_efficiency(attacks[p], x, y, dnr._feature_tensors) for p in PRECISIONS}
     return out
 
 
@@ -214,9 +216,6 @@ def with_secml(config: Dict, secml: Optional[Dict]) -> Dict:
                    speedup=ref["s_per_sample"] / row["s_per_sample"],
                    float32_speedup=ref["s_per_sample"] / row["float32_s_per_sample"])
     return config
-
-
-PRECISIONS = ("float64", "float32")
 
 
 def bench_efficiency(attack, x: np.ndarray, y: np.ndarray, network=None, eps: float = 1.0,

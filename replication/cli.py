@@ -125,7 +125,7 @@ def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["status"]:  # what the ledger holds and what is left (no TensorFlow needed)
+    if argv[:1] == ["status"]:  # what the ledger holds and what is left
         from replication.runs import ledger
         return ledger.main(argv[1:])
     ap = parser()

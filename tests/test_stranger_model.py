@@ -3,6 +3,7 @@ first layer (it takes pixels in [0, 255]) and a softmax output, defended and att
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -157,4 +158,4 @@ def test_bad_input_is_refused_in_one_line_everywhere(stranger, dnr_255, case):
             continue  # fit learns the classes from y: any labels are classes to it
         with pytest.raises(ValueError) as err:
             call()
-        assert __import__("re").search(expected, one_line(err)), f"{name}: {err.value}"
+        assert re.search(expected, one_line(err)), f"{name}: {err.value}"

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from replication.defenses.inputs import Box, check_images, check_labels, model_shape
+from replication.defenses.inputs import Box, check_images, check_labels, check_precision, model_shape
 
 REJECT = -1
 
@@ -106,11 +106,8 @@ def pre_softmax(model: keras.Model) -> keras.Model:
 def search_scorer(target, precision: str = "float64") -> Scorer:
     """What an attack differentiates and searches with: `as_scorer(target)`, or for a defense with float64 parts
     (NR, DNR) its float32 twin (`precision="float32"`)."""
-    if isinstance(target, Defense):
-        return target.scorer_in(precision)
-    if precision not in ("float64", "float32"):
-        raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
-    return as_scorer(target)
+    check_precision(precision)
+    return target.scorer_in(precision) if isinstance(target, Defense) else as_scorer(target)
 
 
 def box_of(target, default: Box = (0.0, 1.0)) -> Box:
@@ -160,8 +157,7 @@ class Defense:
 
     def scorer_in(self, precision: str) -> Scorer:
         """The scorer an attack searches with: the defense's own (its networks compute in float32 either way)."""
-        if precision not in ("float64", "float32"):
-            raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
+        check_precision(precision)
         return self.scorer
 
     def check_input(self, x: np.ndarray, what: str = "x") -> np.ndarray:

@@ -76,3 +76,13 @@ def check_eps(eps: float) -> float:
     if not np.isfinite(eps) or eps < 0:
         raise ValueError(f"eps must be finite and >= 0, got {eps}")
     return eps
+
+
+PRECISIONS = ("float64", "float32")
+
+
+def check_precision(precision: str) -> str:
+    """An attack's search precision, one of `PRECISIONS`."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
+    return precision

@@ -15,7 +15,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 
 from replication.defenses.base import Box, Defense, Scorer, decide, layer_names, register, with_reject
-from replication.defenses.inputs import check_labels
+from replication.defenses.inputs import check_labels, check_precision
 from replication.defenses.svm import TFRBFSVM, rbf_ovr
 
 Params = Tuple[float, float]
@@ -119,10 +119,8 @@ class _LayerSVMs(Defense):
         """The scorer (`precision` "float64": the defense's own, equal to scikit-learn within 1e-5), or a float32
         twin of it for an attack's search (2-3x faster kernels, scores within 1e-4 relative; decisions are still
         read from the float64 scorer)."""
-        if precision == "float64":
+        if check_precision(precision) == "float64":
             return self.scorer
-        if precision != "float32":
-            raise ValueError(f"precision must be 'float64' or 'float32', got {precision!r}")
         theta = self.theta
         return Scorer(lambda x: with_reject(self._svm_scores(x, tf.float32), theta), rejects=self.rejects,
                       name=f"{type(self).__name__.lower()}_float32",

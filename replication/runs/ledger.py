@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from replication.runs import protocols
-from replication.runs.results import FINGERPRINT_FILE, training_record
+from replication.runs.results import FINGERPRINT_FILE, jsonable, partial_folder, training_record, unit_file
 
 ROOT = Path("reports")
 
@@ -110,11 +110,12 @@ def read_unit(path: Path, run_hash: Optional[str]) -> Tuple[bool, Optional[float
 
 def network_state(path: Path, name: str) -> Tuple[UnitState, str]:
     """A network trained outside a unit: done when its model file is there; seconds from its training record."""
+    from replication.runs.stages import network_file
     dataset = name.split("/")[0]
-    model = path / "models" / f"{dataset}_dnn.keras"
+    model = path / network_file(dataset)
     record = training_record(model)
     seconds = json.loads(record.read_text()).get("seconds") if record.exists() else None
-    partial = model.with_name(model.name + ".partial") / "epochs.json"
+    partial = partial_folder(model) / "epochs.json"
     cut = ""
     if partial.exists():
         state = json.loads(partial.read_text())
@@ -130,7 +131,7 @@ def status(experiment: str, variant: str, root: Path = ROOT) -> FolderStatus:
     if (path / FINGERPRINT_FILE).exists():
         stored = json.loads((path / FINGERPRINT_FILE).read_text())
         run_hash = stored["hash"]
-        if json.loads(json.dumps(stored["fingerprint"]["protocol"])) != json.loads(json.dumps(protocol.to_dict())):
+        if stored["fingerprint"]["protocol"] != jsonable(protocol.to_dict()):
             problem = "the folder holds another protocol's run"
     units, partial = [], []
     for name in unit_names(experiment, protocol):
@@ -139,7 +140,7 @@ def status(experiment: str, variant: str, root: Path = ROOT) -> FolderStatus:
             units.append(state)
             partial += [cut] if cut else []
             continue
-        done, seconds = read_unit(path / "units" / f"{name}.json", run_hash)
+        done, seconds = read_unit(unit_file(path, name), run_hash)
         units.append(UnitState(name, done, seconds if done else None))
     estimate(units, experiment, variant)
     return FolderStatus(experiment, variant, path, units, problem, "; ".join(partial))

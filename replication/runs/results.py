@@ -1,6 +1,6 @@
 """A run's results folder: JSON per finished unit, so a re-run resumes instead of recomputing.
 
-Every folder carries the fingerprint of the run that made it (protocol, seed, data, package version). A unit or
+Every folder carries the fingerprint of the run that made it (protocol, seed, data, units version). A unit or
 checkpoint is only ever reloaded into a run with the same fingerprint: a run with other settings either gets its
 own folder (`fork=True`) or stops with one line naming what differs.
 """
@@ -90,6 +90,11 @@ def run_fingerprint(experiment: str, protocol: Dict, seed: int, data: Dict) -> D
             "units": UNITS_VERSION[experiment]}
 
 
+def unit_file(root: Path, name: str) -> Path:
+    """Where a run folder keeps unit `name`."""
+    return Path(root) / "units" / f"{name}.json"
+
+
 class FingerprintMismatch(RuntimeError):
     """The results folder belongs to a run with other settings."""
 
@@ -161,7 +166,7 @@ class RunStore:
 
         `inner`: how many units `compute` itself opens; loading this unit skips them, and the progress counts them
         as done."""
-        path = self.root / "units" / f"{name}.json"
+        path = self.unit_path(name)
         if path.exists():
             saved = json.loads(path.read_text())
             if saved.get("fingerprint") != self.hash:
@@ -178,13 +183,17 @@ class RunStore:
         self._tick(name)
         return result
 
+    def unit_path(self, name: str) -> Path:
+        """The file of unit `name`."""
+        return unit_file(self.root, name)
+
     def has(self, name: str) -> bool:
         """Whether unit `name` is finished in this folder."""
-        return (self.root / "units" / f"{name}.json").exists()
+        return self.unit_path(name).exists()
 
     def seconds(self, name: str) -> float:
         """Wall time the unit took when it was computed (in this or an earlier run)."""
-        path = self.root / "units" / f"{name}.json"
+        path = self.unit_path(name)
         return json.loads(path.read_text()).get("seconds", 0.0) if path.exists() else 0.0
 
     def computed_by_units(self) -> List[Dict]:
@@ -225,7 +234,7 @@ def digest_differences(stored: Any, new: Any, key: str = "") -> List[str]:
     a, b = np.asarray(stored), np.asarray(new)
     if a.shape != b.shape:
         return [f"{key}: shape {a.shape} -> {b.shape}"]
-    if a.dtype.kind in "iub" or a.dtype.kind in "USO":
+    if a.dtype.kind in "iubUSO":
         return [] if np.array_equal(a, b) else [f"{key}: {stored} -> {new}"]
     a, b = a.astype(np.float64), b.astype(np.float64)
     same = np.allclose(a, b, rtol=DIGEST_TOLERANCE, atol=DIGEST_TOLERANCE) and np.array_equal(np.isinf(a), np.isinf(b))
@@ -287,7 +296,7 @@ def train_by_epoch(path: Path, build: Callable[[], Any], fit_epoch: Callable[[An
     path = Path(path)
     if path.exists():
         return keras.models.load_model(path)
-    partial = path.with_name(path.name + ".partial")
+    partial = partial_folder(path)
     state = partial / "epochs.json"
     if state.exists():
         progress = json.loads(state.read_text())
@@ -306,6 +315,12 @@ def train_by_epoch(path: Path, build: Callable[[], Any], fit_epoch: Callable[[An
     write_json(training_record(path), progress)  # what the training took (the ledger's status estimates from it)
     shutil.rmtree(partial, ignore_errors=True)
     return model
+
+
+def partial_folder(path: Path) -> Path:
+    """`<model>.partial/` beside a model `train_by_epoch` is training: the last finished epoch's model and optimizer
+    (`model.keras`) and the count of finished epochs (`epochs.json`)."""
+    return Path(path).with_name(Path(path).name + ".partial")
 
 
 def training_record(path: Path) -> Path:

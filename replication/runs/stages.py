@@ -30,11 +30,16 @@ def keras_verbosity() -> int:
 def train_network(store: RunStore, p: DNRDataset, pool: draws.Pool, seed: int) -> keras.Model:
     """The dataset's network, trained once (Table 2) and checkpointed."""
     x, y = draws.pixels(pool.images[pool.dnn_idx]), pool.labels[pool.dnn_idx]
-    model = train_by_epoch(store.path(f"models/{p.name}_dnn.keras"),
+    model = train_by_epoch(store.path(network_file(p.name)),
                            lambda: compile_dnr_net(BUILDERS[p.name](), p.learning_rate),
                            lambda model: fit_one_epoch(model, x, y, p.batch_size), p.epochs, seed)
     verified(store, f"{p.name}/network_digest", network_digest(model, x[:PROBES]))
     return model
+
+
+def network_file(dataset: str) -> str:
+    """The dataset's network inside a run folder."""
+    return f"models/{dataset}_dnn.keras"
 
 
 PROBES = 16  # fixed images whose scores identify a trained model (a digest in the ledger)
