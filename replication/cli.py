@@ -11,6 +11,8 @@ from replication.runs.protocols import LEVELS
 
 EXPERIMENTS = {"background": "McCoyd & Wagner 2018, background class defense on EMNIST (Tables I, III, IV, V)",
                "dnr": "Sotgiu et al. 2020, deep neural rejection on MNIST and CIFAR-10 (Fig. 3-6)",
+               "dnr-sign": "beyond the papers: which of network epochs, SVM training digits and layers moves the "
+                           "sign of DNR - NR (a paired 2 x 2 x 2 on MNIST)",
                "unified": "beyond the papers: the background class under the adaptive attack; undefended, background "
                           "class, NR and DNR on one MNIST axis"}
 
@@ -94,7 +96,7 @@ def default_folder(args: argparse.Namespace, level: str) -> Path:
     return (LEDGER if level == "paper" else Path("results")) / args.experiment / name
 
 
-SCOPE_OPTIONS = {"background": ("splits", "carlini"), "dnr": ("runs", "datasets"), "unified": ()}
+SCOPE_OPTIONS = {"background": ("splits", "carlini"), "dnr": ("runs", "datasets"), "unified": (), "dnr-sign": ()}
 
 
 def check_options(args: argparse.Namespace, ap: argparse.ArgumentParser) -> None:
@@ -151,6 +153,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         protocol = protocols.dnr(level)
         if args.layers == "authors":
             protocol = protocols.with_authors_layers(protocol)
+    elif args.experiment == "dnr-sign":
+        from replication.dnr import sign as experiment
+        protocol = experiment.study(level)
     else:
         from replication.unified import experiment
         protocol = protocols.unified(level)
@@ -158,7 +163,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         # The default folder forks (results/<experiment>/<protocol>-<hash>) when it holds a run with other
         # settings; a folder the user named is never reused for other settings.
-        run_args = {"scope": scope} if args.experiment != "unified" else {}
+        run_args = {"scope": scope} if args.experiment in ("background", "dnr") else {}
         from replication.runs.engine import engine
         run_args["engine"] = engine(args.workers, args.ray_address, args.threads)
         fork = args.out is None and level != "paper"  # the ledger's folders are never forked

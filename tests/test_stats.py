@@ -53,6 +53,20 @@ def test_bootstrap_resamples_within_runs():
     assert pooled.high > 0.1
 
 
+def test_paired_difference_holds_the_spread_between_runs():
+    """Runs of one protocol that disagree in sign (+1 and -1 per sample): the within-run bootstrap alone says 0
+    exactly; the paired difference widens to the t-interval over the runs' means, which spans both."""
+    values = np.r_[np.ones(50), -np.ones(50)]
+    groups = np.r_[np.zeros(50), np.ones(50)]
+    d = stats.paired_difference(values, groups, scale=1.0)
+    assert d.low < -1.0 and d.high > 1.0 and d.width_from_repeats
+    one_run = stats.paired_difference(values[:50] - 0.5, scale=1.0)  # one run: the bootstrap itself
+    assert one_run == stats.bootstrap_mean(values[:50] - 0.5, scale=1.0)
+    agree = stats.paired_difference(np.r_[np.full(50, 0.5), np.full(50, 0.5)] + np.tile([0.5, -0.5], 50), groups,
+                                    scale=1.0)
+    assert not agree.width_from_repeats  # runs that agree: the bootstrap is the wider, and kept
+
+
 def test_verdict_rule_on_the_issue_examples():
     """98.98% vs 99.62% (error 1.02% vs 0.38%) is inconsistent; the old flat 2-point tolerance called it 'within
     tolerance'."""

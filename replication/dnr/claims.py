@@ -82,11 +82,13 @@ def restart_complete(ds: DatasetResult) -> bool:
 
 
 def dnr_minus_nr(ds: DatasetResult, restart: bool = False) -> Dict:
-    """Paired bootstrap of DNR - NR accuracy: averaged over eps > 0 (the area between the curves) and per eps."""
+    """DNR - NR accuracy, paired per sample (`stats.paired_difference`: the bootstrap within runs, or the t-interval
+    over runs where wider): averaged over eps > 0 (the area between the curves) and per eps; and per run."""
     a, b = correct_matrix(ds, "dnr", restart), correct_matrix(ds, "nr", restart)
     diff = a["correct"][:, 1:] - b["correct"][:, 1:]
-    return {"mean": stats.bootstrap_mean(diff, a["run"]),
-            "per_eps": [stats.bootstrap_mean(diff[:, j], a["run"]) for j in range(diff.shape[1])]}
+    return {"mean": stats.paired_difference(diff, a["run"]),
+            "per_eps": [stats.paired_difference(diff[:, j], a["run"]) for j in range(diff.shape[1])],
+            "per_run": [stats.bootstrap_mean(diff[a["run"] == r]) for r in np.unique(a["run"])]}
 
 
 def _judged(claim: str, rule: str, interval: Interval, verdict: str, boundary: float) -> Claim:

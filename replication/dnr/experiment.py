@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -132,10 +132,13 @@ def line_search_check(store: RunStore, p: DNRDataset, name: str, defenses: Defen
 
 
 def run_units(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model, pool: draws.Pool, run: int,
-              seed: int) -> Run:
-    """One run: defenses, equality check, the three security evaluation curves (and their checks)."""
-    draw = draws.run_draw(pool, p, run, seed)
-    info, models = stages.defenses_of(store, p, protocol, model, pool, draw, run, seed)
+              seed: int, draw: Optional[Dict] = None, params: Optional[Dict] = None,
+              attacked: Tuple[str, ...] = MODELS) -> Run:
+    """One run: defenses, equality check, the three security evaluation curves (and their checks). A designed
+    study's run may replace the run's draw (`draws.run_draw`) and its chosen SVM parameters, and attack only some
+    models (`attacked`)."""
+    draw = draws.run_draw(pool, p, run, seed) if draw is None else draw
+    info, models = stages.defenses_of(store, p, protocol, model, pool, draw, run, seed, params)
 
     @functools.cache
     def defenses(name: str) -> Defense:
@@ -143,14 +146,14 @@ def run_units(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model, pool
     x, y = draws.pixels(pool.images[draw["test"]]), pool.labels[draw["test"]]
     check = store.unit(f"{p.name}/run{run}/equality", lambda: equality_check(
         {m: defenses(m) for m in ("nr", "dnr")}, pool.images[draw["validation"]][:200]))
-    curves = {m: attack_sweep(store, p, run, m, defenses, x, y) for m in MODELS}
+    curves = {m: attack_sweep(store, p, run, m, defenses, x, y) for m in attacked}
     out = Run(np.asarray(y, np.int64), info, check, curves)
     if run == 0 and p.line_search_check:
         out.line_search = {m: line_search_check(store, p, m, defenses, x, y, curves[m]) for m in ("nr", "dnr")}
     if p.double_init:
         reference = draws.pixels(pool.images[draw["validation"]])
         out.double_init = {m: restart_sweep(store, p, run, m, defenses, x, y, reference, curves[m])
-                           for m in MODELS}
+                           for m in attacked}
     digest = f"{p.name}/run{run}/defenses_digest"
     if store.has(digest) and digest not in store.timings and digest not in store.resumed:
         store.unit(digest, lambda: None)  # every unit was there: the models were never needed, nor rebuilt

@@ -22,6 +22,10 @@ def claim_lines(name: str, ds: DatasetResult) -> List[str]:
     d = claims.dnr_minus_nr(ds)
     lines += ["", "DNR - NR accuracy per eps (paired bootstrap over the same test samples, points): " +
               ", ".join(f"eps {e:g}: {iv.text(1)}" for e, iv in zip(ds.aggregate.eps[1:], d["per_eps"])), ""]
+    if len(d["per_run"]) > 1:
+        lines += ["DNR - NR averaged over eps > 0, per run (paired bootstrap within the run; runs differ in their SVM "
+                  "draw and cross-validated (C, gamma)): " +
+                  ", ".join(f"run {r}: {iv.text(1)}" for r, iv in enumerate(d["per_run"])), ""]
     return lines
 
 

@@ -80,7 +80,7 @@ def data_digest(*arrays: np.ndarray) -> str:
 # defense, an attack, what a unit stores) bumps its experiment's number, which orphans the ledger's units of that
 # experiment; a release that does not (a report, a refactor, the package version) leaves them valid.
 # tests/test_ledger.py recomputes stored smoke units and fails when their numbers move without a bump.
-UNITS_VERSION = {"background": 2, "dnr": 2, "unified": 2}
+UNITS_VERSION = {"background": 2, "dnr": 2, "unified": 2, "dnr-sign": 1}
 
 
 def run_fingerprint(experiment: str, protocol: Dict, seed: int, data: Dict) -> Dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import keras
 import numpy as np
@@ -27,19 +27,21 @@ def keras_verbosity() -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
-def train_network(store: RunStore, p: DNRDataset, pool: draws.Pool, seed: int) -> keras.Model:
-    """The dataset's network, trained once (Table 2) and checkpointed."""
+def train_network(store: RunStore, p: DNRDataset, pool: draws.Pool, seed: int, name: str = "") -> keras.Model:
+    """The dataset's network, trained once (Table 2) and checkpointed (`name`: another network of the same run
+    folder, e.g. 'mnist_e3'; default the dataset's)."""
+    name = name or p.name
     x, y = draws.pixels(pool.images[pool.dnn_idx]), pool.labels[pool.dnn_idx]
-    model = train_by_epoch(store.path(network_file(p.name)),
+    model = train_by_epoch(store.path(network_file(name)),
                            lambda: compile_dnr_net(BUILDERS[p.name](), p.learning_rate),
                            lambda model: fit_one_epoch(model, x, y, p.batch_size), p.epochs, seed)
-    verified(store, f"{p.name}/network_digest", network_digest(model, x[:PROBES]))
+    verified(store, f"{name}/network_digest", network_digest(model, x[:PROBES]))
     return model
 
 
-def network_file(dataset: str) -> str:
-    """The dataset's network inside a run folder."""
-    return f"models/{dataset}_dnn.keras"
+def network_file(name: str) -> str:
+    """A dataset's network (`name`: the dataset, or a named variant of its network) inside a run folder."""
+    return f"models/{name}_dnn.keras"
 
 
 PROBES = 16  # fixed images whose scores identify a trained model (a digest in the ledger)
@@ -87,21 +89,24 @@ def fit_defenses(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: k
 
 
 def defenses_of(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: keras.Model, pool: draws.Pool,
-                draw: Dict, run: int, seed: int) -> Tuple[Dict, Callable[[], Tuple[NR, DNR]]]:
+                draw: Dict, run: int, seed: int, params: Optional[Dict] = None
+                ) -> Tuple[Dict, Callable[[], Tuple[NR, DNR]]]:
     """One run's defenses unit (SVM parameters, theta) and a function giving its NR and DNR, built only when a unit
     needs them: loaded from the run folder, or fitted (checkpointed without the network; theta rejects
-    `reject_rate` of the validation samples; NR reads the last feature layer). Models rebuilt for a run whose
-    units exist (the ledger keeps no SVMs) are proven by their digest (`results.verified`) before any use."""
+    `reject_rate` of the validation samples; NR reads the last feature layer). `params` (as `choose_params` returns
+    them) fixes the SVM parameters instead of choosing them. Models rebuilt for a run whose units exist (the ledger
+    keeps no SVMs) are proven by their digest (`results.verified`) before any use."""
     layers = list(p.feature_layers)
     paths = {name: store.path(f"models/{p.name}_run{run}_{name}") for name in ("nr", "dnr")}
     val = draws.pixels(pool.images[draw["validation"]])
     fitted: Dict = {}
+    fixed = params
 
     def compute():
         y = pool.labels[draw["svm_train"]]
         dnr = DNR(model, layers, [(1.0, 1.0)] * len(layers), (1.0, 1.0), protocol.stacking_folds, seed)
         train = dnr.features(draws.pixels(pool.images[draw["svm_train"]]))
-        params = choose_params(p, train, y, protocol.stacking_folds, seed)
+        params = fixed or choose_params(p, train, y, protocol.stacking_folds, seed)
         dnr = DNR(model, layers, params["layers"], params["combiner"], protocol.stacking_folds, seed)
         dnr.fit_features(train, y)
         nr = NR(model, layers[-1], *params["nr"]).fit_features(train[-1:], y)

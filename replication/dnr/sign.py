@@ -1,0 +1,300 @@
+"""`python -m replication dnr-sign`: which setting moves the sign of DNR - NR (issue 20, section 3).
+
+A paired 2 x 2 x 2 on MNIST, one run per cell: the network's epochs (the `fast` protocol's 3, the paper's 50), the
+digits training the SVMs (2,000, 10,000) and the layers feeding them (the paper's text, the authors' code). Every
+cell attacks the same test digits and sets theta on the same validation digits (the paper protocol's run-0 draw;
+the 2,000-digit cells train on the first 2,000 of its 10,000 SVM digits), so cells are compared digit by digit.
+The SVM parameters of each layer set are chosen once, by the protocol's cross-validation on the 50-epoch
+network's features of the 10,000 digits (for the paper's layers: the choice of the ledger's DNR run 0), and held
+in all its cells: between runs of one protocol the cross-validation's choice moves DNR - NR by itself, and
+choosing again per cell would mix it into every factor. Each cell's NR and DNR are attacked with the paper's PGD
+and its restart (the DNN, the same in every cell of an epoch count, is not attacked).
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from replication.data import draws
+from replication.defenses import DNR
+from replication.dnr import claims
+from replication.dnr.experiment import run_units
+from replication.dnr.records import Run
+from replication.evaluation import stats
+from replication.evaluation.stats import Interval
+from replication.runs import protocols, runtime, stages
+from replication.runs.engine import IN_PROCESS, Engine, Job, shared_paths
+from replication.runs.protocols import DNRDataset, DNRProtocol
+from replication.runs.results import (
+    FINGERPRINT_FILE,
+    ModelMismatch,
+    RunStore,
+    data_digest,
+    digest_differences,
+    jsonable,
+    run_fingerprint,
+    training_record,
+    unit_file,
+    write_json,
+)
+
+LAYER_SETS = {"paper": protocols.PAPER_LAYERS["mnist"], "authors": protocols.AUTHORS_CODE_LAYERS["mnist"]}
+DEFENSES = ("nr", "dnr")
+PAPER_LEDGER = Path("reports/dnr/paper")  # the DNR ledger whose network the 50-epoch cells adopt when it is theirs
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One setting of the three factors."""
+
+    epochs: int
+    svm_train: int
+    layers: str
+
+    @property
+    def name(self) -> str:
+        return f"e{self.epochs}-s{self.svm_train}-{self.layers}"
+
+
+@dataclass(frozen=True)
+class SignStudy:
+    """The design: two levels per factor (low first), the test digits and the eps grid; the rest is `dnr`'s
+    MNIST protocol at `level`."""
+
+    level: str
+    epochs: Tuple[int, int] = (3, 50)
+    svm_train: Tuple[int, int] = (2000, 10000)
+    layers: Tuple[str, str] = ("paper", "authors")
+    test: int = 500
+    eps_grid: Tuple[float, ...] = (0.0, 1.0, 2.0, 3.0)
+
+    @property
+    def base(self) -> DNRProtocol:
+        return protocols.dnr(self.level)
+
+    def cells(self) -> List[Cell]:
+        return [Cell(e, n, layer) for e, n, layer in itertools.product(self.epochs, self.svm_train, self.layers)]
+
+    def factors(self) -> Dict[str, Tuple]:
+        return {"epochs": self.epochs, "svm_train": self.svm_train, "layers": self.layers}
+
+    def to_dict(self) -> Dict:
+        return {"design": dataclasses.asdict(self), "dnr": self.base.to_dict()}
+
+
+def study(level: str) -> SignStudy:
+    """The design at `level`: the paper's counts; `fast` and `smoke` shrink the levels and the test digits."""
+    if level == "paper":
+        return SignStudy("paper")
+    if level == "fast":
+        return SignStudy("fast", epochs=(1, 3), svm_train=(500, 2000), test=200)
+    if level == "smoke":
+        return SignStudy("smoke", epochs=(1, 2), svm_train=(100, 200), test=10, eps_grid=(0.0, 1.0))
+    raise ValueError(f"unknown protocol {level!r}; choose one of {protocols.LEVELS}")
+
+
+def cell_dataset(s: SignStudy, cell: Cell) -> DNRDataset:
+    """The DNR MNIST protocol of one cell."""
+    return dataclasses.replace(s.base.mnist, epochs=cell.epochs, svm_train=cell.svm_train,
+                               feature_layers=LAYER_SETS[cell.layers], test=s.test, eps_grid=s.eps_grid, runs=1,
+                               line_search_check=(), double_init=True)
+
+
+def shared_draw(s: SignStudy, pool: draws.Pool, seed: int) -> Dict[str, np.ndarray]:
+    """Run 0's draw at the larger SVM count: its SVM digits, validation digits and first `test` test digits."""
+    return draws.run_draw(pool, dataclasses.replace(s.base.mnist, svm_train=max(s.svm_train), test=s.test), 0, seed)
+
+
+def cell_draw(draw: Dict[str, np.ndarray], cell: Cell) -> Dict[str, np.ndarray]:
+    return {**draw, "svm_train": draw["svm_train"][:cell.svm_train]}
+
+
+def network_name(epochs: int) -> str:
+    return f"mnist_e{epochs}"
+
+
+def open_store(s: SignStudy, out: Path, pool: draws.Pool, seed: int, cell: Optional[Cell] = None,
+               fork: bool = False) -> RunStore:
+    """The study's folder (`fork`: a sibling named by the fingerprint when `out` holds other settings), or one
+    cell's (`cells/<name>`, same fingerprint: a cell is named by its folder)."""
+    fingerprint = run_fingerprint("dnr-sign", s.to_dict(), seed,
+                                  {"mnist": {"digest": data_digest(pool.images, pool.labels)}})
+    return RunStore(out if cell is None else Path(out) / "cells" / cell.name, fingerprint, fork, runtime.identity())
+
+
+def adopted(store: RunStore, p: DNRDataset, seed: int, source: Path = PAPER_LEDGER) -> bool:
+    """Whether the DNR ledger at `source` trained this network exactly as the study would (same data, seed and
+    training settings); if so and the study has none yet, its model (and training record) is copied in."""
+    fingerprint = Path(source) / FINGERPRINT_FILE
+    model = Path(source) / stages.network_file(p.name)
+    if not (model.exists() and fingerprint.exists()):
+        return False
+    theirs, ours = json.loads(fingerprint.read_text())["fingerprint"], store.fingerprint
+    keys = ("dnn_train", "epochs", "batch_size", "learning_rate")
+    if not (theirs["seed"] == ours["seed"] and theirs["data"].get(p.name) == ours["data"].get(p.name)
+            and all(theirs["protocol"][p.name][k] == jsonable(getattr(p, k)) for k in keys)):
+        return False
+    target = store.path(stages.network_file(network_name(p.epochs)))
+    if not target.exists():
+        shutil.copyfile(model, target)
+        if training_record(model).exists():
+            shutil.copyfile(training_record(model), training_record(target))
+    return True
+
+
+def network(store: RunStore, s: SignStudy, pool: draws.Pool, epochs: int, seed: int, source: Path = PAPER_LEDGER):
+    """The study's network trained `epochs` epochs: the DNR ledger's where it is the same network, proven equal to
+    it by the ledger's digest; else trained here."""
+    p = dataclasses.replace(s.base.mnist, epochs=epochs)
+    shared = adopted(store, p, seed, source)
+    model = stages.train_network(store, p, pool, seed, name=network_name(epochs))
+    theirs = unit_file(source, f"{p.name}/network_digest")
+    if shared and theirs.exists():
+        diffs = digest_differences(json.loads(theirs.read_text())["result"],
+                                   store.unit(f"{network_name(epochs)}/network_digest", lambda: None))
+        if diffs:
+            raise ModelMismatch(f"the network taken from {source} differs from its digest there ({diffs[0]})")
+    return model
+
+
+def layer_params(store: RunStore, s: SignStudy, pool: draws.Pool, draw: Dict, layers: str, seed: int,
+                 source: Path = PAPER_LEDGER) -> Dict:
+    """The SVM parameters of a layer set, chosen once (the protocol's cross-validation at the larger epochs and SVM
+    count) and held in every cell of that set."""
+    ref = cell_dataset(s, Cell(max(s.epochs), max(s.svm_train), layers))
+
+    def compute() -> Dict:
+        model = network(store, s, pool, ref.epochs, seed, source)
+        y = pool.labels[draw["svm_train"]]
+        probe = DNR(model, list(ref.feature_layers), [(1.0, 1.0)] * len(ref.feature_layers), (1.0, 1.0),
+                    s.base.stacking_folds, seed)
+        feats = probe.features(draws.pixels(pool.images[draw["svm_train"]]))
+        return stages.choose_params(ref, feats, y, s.base.stacking_folds, seed)
+    return store.unit(f"params/{layers}", compute)
+
+
+def cell_run(out: Path, s: SignStudy, pool: draws.Pool, cell: Cell, seed: int, source: Path = PAPER_LEDGER) -> Run:
+    """One cell: its network, its layer set's parameters, NR and DNR on the cell's SVM digits, both attacks."""
+    store = open_store(s, out, pool, seed)
+    draw = shared_draw(s, pool, seed)
+    params = layer_params(store, s, pool, draw, cell.layers, seed, source)
+    model = network(store, s, pool, cell.epochs, seed, source)
+    p = cell_dataset(s, cell)
+    return run_units(open_store(s, out, pool, seed, cell), p, s.base, model, pool, 0, seed,
+                     draw=cell_draw(draw, cell), params=params, attacked=DEFENSES)
+
+
+def unit_names(s: SignStudy) -> List[str]:
+    """The study's units: each network (as '<name>/network') and its digest, each layer set's parameters, and per
+    cell (`cells/<cell>/...`) the run's defenses, digest, equality check and both attacks per eps."""
+    names = [n for e in s.epochs for n in (f"{network_name(e)}/network", f"{network_name(e)}/network_digest")]
+    names += [f"params/{layers}" for layers in s.layers]
+    for cell in s.cells():
+        prefix = f"cells/{cell.name}/mnist/run0"
+        names += [f"{prefix}/defenses", f"{prefix}/defenses_digest", f"{prefix}/equality"]
+        names += [f"{prefix}/{m}/{kind}eps{e:g}" for m in DEFENSES for kind in ("", "double_init/")
+                  for e in s.eps_grid]
+    return names
+
+
+def unit_path(root: Path, name: str) -> Path:
+    """The file of a unit `unit_names` lists."""
+    if name.startswith("cells/"):
+        _, cell, rest = name.split("/", 2)
+        return unit_file(Path(root) / "cells" / cell, rest)
+    return unit_file(root, name)
+
+
+# --- what the cells say -------------------------------------------------------------------------------------------
+
+def differences(run: Run, restart: bool) -> np.ndarray:
+    """Per test digit and eps > 0: DNR correct minus NR correct (1, 0 or -1)."""
+    eps = range(1, len(run.curves["nr"]))
+    return np.stack([claims.correct(run, "dnr", i, restart).astype(float) -
+                     claims.correct(run, "nr", i, restart).astype(float) for i in eps], 1)
+
+
+def as_dict(interval: Interval) -> Dict:
+    return dataclasses.asdict(interval)
+
+
+def effects(s: SignStudy, runs: Dict[str, Run], restart: bool) -> Dict[str, Dict]:
+    """Each factor's main effect on DNR - NR (averaged over eps > 0): the mean over the cells at its higher level
+    minus the mean over those at its lower level, per digit, with a paired bootstrap over the shared digits."""
+    per_digit = {c.name: differences(runs[c.name], restart).mean(1) for c in s.cells()}
+    out = {}
+    for factor, (low, high) in s.factors().items():
+        at = lambda level: np.mean([per_digit[c.name] for c in s.cells()  # noqa: E731
+                                    if getattr(c, factor) == level], 0)
+        out[factor] = as_dict(stats.bootstrap_mean(at(high) - at(low)))
+    return out
+
+
+def summarise(s: SignStudy, runs: Dict[str, Run]) -> Dict:
+    """Per cell: parameters, thetas, accuracy per eps and DNR - NR (mean over eps > 0, and per eps), under the
+    paper's attack and with the restart; per factor its main effect."""
+    cells = {}
+    for c in s.cells():
+        run = runs[c.name]
+        cell = {"epochs": c.epochs, "svm_train": c.svm_train, "layers": c.layers, "theta": run.defenses["theta"],
+                "equality": run.equality}
+        for restart in (False, True):
+            d = differences(run, restart)
+            cell["restart" if restart else "paper"] = {
+                "dnr_minus_nr": as_dict(stats.bootstrap_mean(d)),
+                "per_eps": [as_dict(stats.bootstrap_mean(d[:, j])) for j in range(d.shape[1])],
+                "accuracy": {m: [100.0 * float(claims.correct(run, m, i, restart).mean())
+                                 for i in range(len(s.eps_grid))] for m in DEFENSES}}
+        cells[c.name] = cell
+    return {"cells": cells, "effects": {"paper": effects(s, runs, False), "restart": effects(s, runs, True)}}
+
+
+# --- the command --------------------------------------------------------------------------------------------------
+
+def compute_units(s: SignStudy, out: str, data_dir: Optional[str], seed: int, what: str) -> None:
+    """A worker's job: a network ('network:<epochs>'), a layer set's parameters ('params:<layers>') or a cell."""
+    pool = draws.load_pool(s.base.mnist, data_dir, seed)
+    store = open_store(s, Path(out), pool, seed)
+    kind, _, arg = what.partition(":")
+    if kind == "network":
+        network(store, s, pool, int(arg), seed)
+    elif kind == "params":
+        layer_params(store, s, pool, shared_draw(s, pool, seed), arg, seed)
+    else:
+        cell_run(Path(out), s, pool, next(c for c in s.cells() if c.name == arg), seed)
+
+
+def jobs(s: SignStudy, out: Path, data_dir: Optional[str], seed: int) -> List[List[Job]]:
+    """Networks, then each layer set's parameters, then the cells."""
+    folder, data = shared_paths(out, data_dir)
+    job = lambda what: Job(compute_units, (s, folder, data, seed, what), what)  # noqa: E731
+    return [[job(f"network:{e}") for e in s.epochs], [job(f"params:{layers}") for layers in s.layers],
+            [job(c.name) for c in s.cells()]]
+
+
+def run(s: SignStudy, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
+        engine: Engine = IN_PROCESS) -> Dict:
+    """Run (or resume) every cell; writes results.json and report.md into the study's folder (`out`, or with
+    `fork` a sibling named by the fingerprint when `out` holds other settings)."""
+    start = time.time()
+    pool = draws.load_pool(s.base.mnist, data_dir, seed)
+    store = open_store(s, out, pool, seed, fork=fork)
+    out = store.root
+    engine.run(jobs(s, store.root, data_dir, seed))
+    runs = {c.name: cell_run(out, s, pool, c, seed) for c in s.cells()}
+    results = jsonable({"experiment": "dnr-sign", "study": s.to_dict()["design"], "seed": seed, "out": str(out),
+                        "versions": runtime.versions(), "fingerprint": store.hash, "engine": engine.describe(),
+                        "params": {layers: store.unit(f"params/{layers}", lambda: None) for layers in s.layers},
+                        **summarise(s, runs), "wall_seconds_this_invocation": time.time() - start})
+    write_json(Path(out) / "results.json", results)
+    from replication.dnr import sign_report
+    (Path(out) / "report.md").write_text(sign_report.render(results))
+    return results

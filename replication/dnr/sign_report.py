@@ -1,0 +1,66 @@
+"""The sign study's report (`replication.dnr.sign`): per cell DNR - NR, per factor its effect, and what moves it."""
+from __future__ import annotations
+
+from typing import Dict, List
+
+from replication.evaluation.stats import Interval
+
+FACTOR_WORDS = {"epochs": "network epochs", "svm_train": "SVM training digits", "layers": "feature layers"}
+ATTACKS = {"paper": "the paper's attack", "restart": "with the restart"}
+
+
+def interval(d: Dict) -> Interval:
+    return d if isinstance(d, Interval) else Interval(**d)
+
+
+def moved(effect: Interval) -> str:
+    """The rule: a factor moves DNR - NR when the paired interval of its effect excludes 0."""
+    return "moves it" if effect.low > 0 or effect.high < 0 else "no effect shown"
+
+
+def headline(results: Dict) -> str:
+    """One line: each factor's effect on DNR - NR under the paper's attack, the largest first, with the rule's
+    verdict."""
+    design = results["study"]
+    effects = sorted(((f, interval(e)) for f, e in results["effects"]["paper"].items()),
+                     key=lambda kv: -abs(kv[1].estimate))
+    parts = [f"{FACTOR_WORDS[f]} ({design[f][0]} -> {design[f][1]}) {e.text(1)} points, {moved(e)}"
+             for f, e in effects]
+    return f"effect on DNR - NR, the paper's attack, {effects[0][1].n} paired test digits: " + "; ".join(parts)
+
+
+def section(results: Dict) -> List[str]:
+    """The study as a report section."""
+    design = results["study"]
+    eps = ", ".join(f"{e:g}" for e in design["eps_grid"][1:])
+    lines = ["A paired 2 x 2 x 2 on MNIST, one run per cell (`python -m replication dnr-sign`): network epochs "
+             f"{design['epochs'][0]} vs {design['epochs'][1]}, SVM training digits {design['svm_train'][0]:,} vs "
+             f"{design['svm_train'][1]:,}, the paper's layers vs the authors' code's. All cells attack the same "
+             f"{design['test']} test digits (eps {eps}) and set theta on the same validation digits; each layer "
+             "set's SVM parameters are chosen once (the protocol's cross-validation at the larger epochs and SVM "
+             "count) and held in all its cells, since between runs of one protocol the cross-validation's choice "
+             "moves DNR - NR by itself. DNR - NR is averaged over eps > 0, in points, paired per digit "
+             "(bootstrap).", "",
+             "| cell | epochs | SVM digits | layers | theta NR / DNR | DNR - NR, paper's attack | with the restart |",
+             "|---|---|---|---|---|---|---|"]
+    for name, c in results["cells"].items():
+        theta = f"{c['theta']['nr']:.3f} / {c['theta']['dnr']:.3f}"
+        lines.append(f"| {name} | {c['epochs']} | {c['svm_train']:,} | {c['layers']} | {theta} | "
+                     f"{interval(c['paper']['dnr_minus_nr']).text(1)} | "
+                     f"{interval(c['restart']['dnr_minus_nr']).text(1)} |")
+    lines += ["", "Main effects (cells at the higher level minus cells at the lower, per digit, averaged over the "
+              "other factors; rule: an effect moves DNR - NR when its interval excludes 0):", "",
+              "| factor | levels | effect, paper's attack | with the restart |", "|---|---|---|---|"]
+    for factor, (low, high) in ((f, design[f]) for f in FACTOR_WORDS):
+        cells = [interval(results["effects"][a][factor]) for a in ATTACKS]
+        lines.append(f"| {FACTOR_WORDS[factor]} | {low} -> {high} | "
+                     + " | ".join(f"{e.text(1)} ({moved(e)})" for e in cells) + " |")
+    lines += ["", f"In one line: {headline(results)}.", "", "SVM parameters held per layer set: " + "; ".join(
+        f"{layers}: layers {p['layers']}, combiner {p['combiner']}, NR {p['nr']} ({p['source']})"
+        for layers, p in results["params"].items()), ""]
+    return lines
+
+
+def render(results: Dict) -> str:
+    """The study's own report."""
+    return "\n".join([f"# Why the sign of DNR - NR moves ({results['study']['level']})", ""] + section(results))
