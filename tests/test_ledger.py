@@ -65,7 +65,7 @@ def test_a_cut_training_resumes_at_its_epoch_with_the_uncut_weights(tmp_path, mn
 def test_the_fingerprint_names_the_units_version_not_the_package_version():
     fp = run_fingerprint("dnr", protocols.dnr("smoke").to_dict(), 0, {"mnist": {"digest": "x"}})
     assert fp["units"] == UNITS_VERSION["dnr"] and "package" not in fp
-    assert set(UNITS_VERSION) == {"background", "dnr", "unified"}
+    assert set(UNITS_VERSION) == {"background", "dnr", "unified", "dnr-sign"}
 
 
 def test_digests_allow_float_noise_only():

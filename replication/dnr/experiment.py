@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
@@ -245,6 +246,13 @@ def aggregate(p: DNRDataset, runs: List[Run]) -> Aggregate:
     return out
 
 
+def sign_study(out: Path, level: str) -> Optional[Dict]:
+    """The results of the sign study of the same protocol (`replication.dnr.sign`), in its folder beside this
+    run's (`<root>/dnr-sign/<level>` for a run in `<root>/dnr/<folder>`), if it has run."""
+    path = Path(out).parent.parent / "dnr-sign" / level / "results.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
         scope: Scope = WHOLE, engine: Engine = IN_PROCESS) -> Dict:
     """Run (or resume) both datasets' units in `scope` (default: all); writes results.json, report.md and figures
@@ -271,6 +279,7 @@ def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fo
                         "units_computed_by": store.computed_by_units(), "datasets": datasets,
                         "resumed_units": store.resumed,
                         "units": {"expected": store.expected, "visited": store.visited}})
+    results["sign_study"] = sign_study(out, protocol.level)
     from replication.dnr import figures, report
     results["figures"] = figures.draw_all(results, store)
     results["wall_seconds_this_invocation"] = time.time() - start

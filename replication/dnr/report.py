@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Dict, List
 
-from replication.dnr import claims, figures, records
+from replication.dnr import claims, figures, records, sign_report
 from replication.dnr.records import DatasetResult
 from replication.reporting import deviations
 from replication.reporting.report import scope_lines
@@ -107,6 +107,15 @@ def _dataset_section(name: str, ds: DatasetResult, p: Dict) -> List[str]:
     return lines + [""]
 
 
+def sign_section(r: Dict) -> List[str]:
+    """What moves the sign of DNR - NR: the sign study of the same protocol (`replication.dnr.sign`), when run."""
+    lines = ["## What moves the sign of DNR - NR", ""]
+    if not r.get("sign_study"):
+        return lines + [f"The sign study of this protocol has not run: `python -m replication dnr-sign --protocol "
+                        f"{r['protocol']['level']}` (its folder sits beside this run's, under `dnr-sign/`).", ""]
+    return lines + sign_report.section(r["sign_study"])
+
+
 def deviation_items(r: Dict) -> List[str]:
     """Protocol fields that differ from `paper`, and the layer choice against the authors' public code."""
     p = r["protocol"]
@@ -133,12 +142,14 @@ def render(r: Dict) -> str:
               f"{p['stacking_folds']}-fold", "",
               "Fig. 3 of the paper has no numbers in its text: the comparison is with its checkable claims, each "
               "judged on per-sample outcomes with a 95% interval (Wilson for rates, widened to the t-interval over "
-              "runs when wider; paired bootstrap over the same samples for DNR - NR). A claim is **supported** when "
-              "the whole interval satisfies its rule, **contradicted** when none of it does, **inconclusive** "
-              "otherwise, with the sample size that would decide it.", ""]
+              "runs when wider; for DNR - NR the paired bootstrap over the same samples, widened the same way). "
+              "A claim is **supported** when the whole interval satisfies its rule, **contradicted** when none of it "
+              "does, **inconclusive** otherwise, with the sample size that would decide it.", ""]
     datasets = records.datasets(r)
     for name, ds in datasets.items():
         lines += _dataset_section(name, ds, p[name])
+    if "mnist" in datasets:
+        lines += sign_section(r)
     lines += deviations.section(deviation_items(r), p["level"])
     lines += ["## Figures", ""] + [line for fig in figures.FIGURES.values() for line in fig.markdown(r["figures"])]
     lines += ["## Wall time", "",

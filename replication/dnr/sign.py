@@ -226,16 +226,21 @@ def as_dict(interval: Interval) -> Dict:
     return dataclasses.asdict(interval)
 
 
-def effects(s: SignStudy, runs: Dict[str, Run], restart: bool) -> Dict[str, Dict]:
-    """Each factor's main effect on DNR - NR (averaged over eps > 0): the mean over the cells at its higher level
-    minus the mean over those at its lower level, per digit, with a paired bootstrap over the shared digits."""
-    per_digit = {c.name: differences(runs[c.name], restart).mean(1) for c in s.cells()}
+def main_effects(s: SignStudy, per_digit: Dict[str, np.ndarray]) -> Dict[str, Dict]:
+    """Each factor's main effect on DNR - NR: from each cell's per-digit DNR - NR (`per_digit`, by cell name), the
+    mean over the cells at the factor's higher level minus the mean over those at its lower level, per digit, with a
+    paired bootstrap over the digits the cells share."""
     out = {}
     for factor, (low, high) in s.factors().items():
         at = lambda level: np.mean([per_digit[c.name] for c in s.cells()  # noqa: E731
                                     if getattr(c, factor) == level], 0)
         out[factor] = as_dict(stats.bootstrap_mean(at(high) - at(low)))
     return out
+
+
+def effects(s: SignStudy, runs: Dict[str, Run], restart: bool) -> Dict[str, Dict]:
+    """`main_effects` of the cells' runs, DNR - NR averaged over eps > 0."""
+    return main_effects(s, {c.name: differences(runs[c.name], restart).mean(1) for c in s.cells()})
 
 
 def summarise(s: SignStudy, runs: Dict[str, Run]) -> Dict:
@@ -259,39 +264,43 @@ def summarise(s: SignStudy, runs: Dict[str, Run]) -> Dict:
 
 # --- the command --------------------------------------------------------------------------------------------------
 
-def compute_units(s: SignStudy, out: str, data_dir: Optional[str], seed: int, what: str) -> None:
+def compute_units(s: SignStudy, out: str, data_dir: Optional[str], seed: int, what: str, source: str) -> None:
     """A worker's job: a network ('network:<epochs>'), a layer set's parameters ('params:<layers>') or a cell."""
     pool = draws.load_pool(s.base.mnist, data_dir, seed)
     store = open_store(s, Path(out), pool, seed)
     kind, _, arg = what.partition(":")
     if kind == "network":
-        network(store, s, pool, int(arg), seed)
+        network(store, s, pool, int(arg), seed, Path(source))
     elif kind == "params":
-        layer_params(store, s, pool, shared_draw(s, pool, seed), arg, seed)
+        layer_params(store, s, pool, shared_draw(s, pool, seed), arg, seed, Path(source))
     else:
-        cell_run(Path(out), s, pool, next(c for c in s.cells() if c.name == arg), seed)
+        cell_run(Path(out), s, pool, next(c for c in s.cells() if c.name == arg), seed, Path(source))
 
 
-def jobs(s: SignStudy, out: Path, data_dir: Optional[str], seed: int) -> List[List[Job]]:
+def jobs(s: SignStudy, out: Path, data_dir: Optional[str], seed: int, source: Path) -> List[List[Job]]:
     """Networks, then each layer set's parameters, then the cells."""
     folder, data = shared_paths(out, data_dir)
-    job = lambda what: Job(compute_units, (s, folder, data, seed, what), what)  # noqa: E731
+    ledger = str(Path(source).resolve())
+    job = lambda what: Job(compute_units, (s, folder, data, seed, what, ledger), what)  # noqa: E731
     return [[job(f"network:{e}") for e in s.epochs], [job(f"params:{layers}") for layers in s.layers],
             [job(c.name) for c in s.cells()]]
 
 
 def run(s: SignStudy, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
-        engine: Engine = IN_PROCESS) -> Dict:
+        engine: Engine = IN_PROCESS, source: Path = PAPER_LEDGER) -> Dict:
     """Run (or resume) every cell; writes results.json and report.md into the study's folder (`out`, or with
-    `fork` a sibling named by the fingerprint when `out` holds other settings)."""
+    `fork` a sibling named by the fingerprint when `out` holds other settings). `source`: the DNR run folder whose
+    network the study adopts where it is the same (default the ledger's)."""
     start = time.time()
     pool = draws.load_pool(s.base.mnist, data_dir, seed)
     store = open_store(s, out, pool, seed, fork=fork)
     out = store.root
-    engine.run(jobs(s, store.root, data_dir, seed))
-    runs = {c.name: cell_run(out, s, pool, c, seed) for c in s.cells()}
+    engine.run(jobs(s, store.root, data_dir, seed, source))
+    runs = {c.name: cell_run(out, s, pool, c, seed, source) for c in s.cells()}
     results = jsonable({"experiment": "dnr-sign", "study": s.to_dict()["design"], "seed": seed, "out": str(out),
-                        "versions": runtime.versions(), "fingerprint": store.hash, "engine": engine.describe(),
+                        "versions": runtime.versions(), "device": runtime.device_description(),
+                        "fingerprint": store.hash, "engine": engine.describe(),
+                        "units_computed_by": store.computed_by_units(),
                         "params": {layers: store.unit(f"params/{layers}", lambda: None) for layers in s.layers},
                         **summarise(s, runs), "wall_seconds_this_invocation": time.time() - start})
     write_json(Path(out) / "results.json", results)

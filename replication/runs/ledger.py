@@ -21,7 +21,7 @@ ROOT = Path("reports")
 
 # The paper-count runs the ledger is to hold: (experiment, variant), each in reports/<experiment>/paper[-variant]
 CAMPAIGN: Tuple[Tuple[str, str], ...] = (("dnr", ""), ("dnr", "authors-layers"), ("background", "published-letters"),
-                                         ("background", ""))
+                                         ("background", ""), ("dnr-sign", ""))
 
 # Seconds per unit at one thread on the "Intel(R) Xeon(R) Processor" machines here, measured by earlier paper-count
 # runs (DNR MNIST run 0: stage times of 5,604 s; background split 0 and the Carlini stage, whose two models, 2,768 s,
@@ -34,6 +34,10 @@ REFERENCE_SECONDS: Dict[str, Dict[str, float]] = {
             "cifar10/network": 8 * 3600.0},
     "background": {"split*": 3000.0, "carlini/baseline": 2768.0 + 4615.0, "carlini/defense": 4637.0, "carlini": 0.0},
 }
+# The sign study's cells are DNR MNIST runs on 500 test digits without the DNN's curve: half the DNR reference
+REFERENCE_SECONDS["dnr-sign"] = {
+    "mnist_e*/network": 885.0 * 3 / 50, "params/*": 376.0, "mnist/run*/defenses": 376.0,
+    **{k: v / 2 for k, v in REFERENCE_SECONDS["dnr"].items() if k.startswith("mnist/run*/") and "/dnn/" not in k}}
 REFERENCE_FACTOR = {"authors-layers": {"dnr": 95 * 60 / 4700}}  # the authors' 1,600-d pool2 SVM: a run ~95 min
 
 
@@ -47,6 +51,9 @@ def protocol_of(experiment: str, variant: str, level: str = "paper"):
     if experiment == "dnr":
         p = protocols.dnr(level)
         return protocols.with_authors_layers(p) if variant == "authors-layers" else p
+    if experiment == "dnr-sign":
+        from replication.dnr import sign
+        return sign.study(level)
     p = protocols.background(level)
     return dataclasses.replace(p, letters="published") if variant == "published-letters" else p
 
@@ -57,14 +64,20 @@ def unit_names(experiment: str, protocol) -> List[str]:
         from replication.dnr.experiment import unit_names as names
         sets = (protocol.mnist, protocol.cifar10)
         return [n for p in sets for n in [f"{p.name}/network"] + names(p)]
+    if experiment == "dnr-sign":
+        from replication.dnr import sign
+        return sign.unit_names(protocol)
     from replication.background.experiment import unit_names as names
     return names(protocol)
 
 
 def kind(name: str) -> str:
-    """A unit's kind: its name with run, split, eps and model indices generalised ('mnist/run3/nr/eps1' ->
+    """A unit's kind: its name with run, split, eps, model and sign-study cell generalised ('mnist/run3/nr/eps1' ->
     'mnist/run*/nr/eps*')."""
-    out = re.sub(r"run\d+", "run*", name)
+    out = re.sub(r"^cells/[^/]+/", "", name)  # the sign study: its cells, networks and parameters
+    out = re.sub(r"^mnist_e\d+/", "mnist_e*/", out)
+    out = re.sub(r"^params/.*", "params/*", out)
+    out = re.sub(r"run\d+", "run*", out)
     out = re.sub(r"split\d+", "split*", out)
     out = re.sub(r"eps[\d.e+-]+", "eps*", out)
     return re.sub(r"/(dnn|nr|dnr)/(double_init|line_search)/", r"/*/\2/", out)
@@ -140,10 +153,18 @@ def status(experiment: str, variant: str, root: Path = ROOT) -> FolderStatus:
             units.append(state)
             partial += [cut] if cut else []
             continue
-        done, seconds = read_unit(unit_file(path, name), run_hash)
+        done, seconds = read_unit(unit_location(experiment, path, name), run_hash)
         units.append(UnitState(name, done, seconds if done else None))
     estimate(units, experiment, variant)
     return FolderStatus(experiment, variant, path, units, problem, "; ".join(partial))
+
+
+def unit_location(experiment: str, path: Path, name: str) -> Path:
+    """The file of a unit of a ledger folder (the sign study keeps each cell's units in its cell's folder)."""
+    if experiment == "dnr-sign":
+        from replication.dnr import sign
+        return sign.unit_path(path, name)
+    return unit_file(path, name)
 
 
 def estimate(units: List[UnitState], experiment: str, variant: str) -> None:

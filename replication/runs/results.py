@@ -197,9 +197,10 @@ class RunStore:
         return json.loads(path.read_text()).get("seconds", 0.0) if path.exists() else 0.0
 
     def computed_by_units(self) -> List[Dict]:
-        """Which machines and commits computed the finished units, with how many each (a resumed run may mix)."""
+        """Which machines and commits computed the finished units, with how many each (a resumed run may mix); units
+        of folders inside this one (a study's cells) count too."""
         seen: Dict[str, Dict] = {}
-        for path in sorted((self.root / "units").rglob("*.json")):
+        for path in sorted(self.root.glob("**/units/**/*.json")):
             who = json.loads(path.read_text()).get("computed_by", {})
             key = json.dumps(who, sort_keys=True)
             seen.setdefault(key, {"computed_by": who, "units": 0})["units"] += 1

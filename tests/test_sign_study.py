@@ -1,0 +1,93 @@
+"""The sign study (`replication.dnr.sign`): its design, the pairing of its cells, its effects, and a smoke run that
+adopts the DNR run's network, resumes without computing and lists every unit it writes."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from replication.data import draws
+from replication.dnr import sign, sign_report
+from replication.runs import ledger, protocols
+
+
+def test_the_paper_design_crosses_the_three_factors_and_changes_nothing_else():
+    s = sign.study("paper")
+    cells = s.cells()
+    assert len(cells) == 8 and len({c.name for c in cells}) == 8
+    assert {c.epochs for c in cells} == {3, 50} and {c.svm_train for c in cells} == {2000, 10000}
+    assert {c.layers for c in cells} == {"paper", "authors"}
+    paper = protocols.dnr("paper").mnist
+    for c in cells:
+        p = sign.cell_dataset(s, c)
+        assert (p.epochs, p.svm_train, p.feature_layers) == (c.epochs, c.svm_train, sign.LAYER_SETS[c.layers])
+        assert (p.test, p.eps_grid, p.runs) == (500, s.eps_grid, 1)
+        kept = {f.name for f in dataclasses.fields(p)} - {"epochs", "svm_train", "feature_layers", "test",
+                                                           "eps_grid", "runs", "line_search_check"}
+        assert all(getattr(p, k) == getattr(paper, k) for k in kept)
+    assert sign.study("paper").epochs[0] == protocols.dnr("fast").mnist.epochs  # the fast protocol's epochs
+
+
+def test_every_cell_attacks_the_same_digits_and_the_small_svm_sets_nest():
+    """Cells are paired: same test and validation digits; the 2,000 SVM digits are the first of the 10,000; the
+    test digits are the paper run 0's first 500."""
+    rng = np.random.default_rng(0)
+    pool = draws.Pool(np.zeros((80000, 28, 28), np.uint8), rng.integers(0, 10, 80000), np.arange(30000),
+                      np.arange(30000, 80000), "synthetic")
+    s = sign.study("paper")
+    draw = sign.shared_draw(s, pool, 0)
+    small, large = (sign.cell_draw(draw, c) for c in s.cells()[:3:2])
+    assert len(small["svm_train"]) == 2000 and len(large["svm_train"]) == 10000
+    np.testing.assert_array_equal(small["svm_train"], large["svm_train"][:2000])
+    for key in ("validation", "test"):
+        np.testing.assert_array_equal(small[key], large[key])
+    run0 = draws.run_draw(pool, protocols.dnr("paper").mnist, 0, 0)
+    np.testing.assert_array_equal(draw["test"], run0["test"][:500])
+    np.testing.assert_array_equal(draw["svm_train"], run0["svm_train"])
+
+
+def test_main_effects_name_the_factor_that_moves_the_difference():
+    """DNR - NR of +1 per digit in the 50-epoch cells and -1 in the 3-epoch cells: the epochs effect is +200 points
+    (high minus low, not the reverse) and the other two are 0."""
+    s = sign.study("paper")
+    per_digit = {c.name: np.full(40, 1.0 if c.epochs == 50 else -1.0) for c in s.cells()}
+    effects = sign.main_effects(s, per_digit)
+    assert effects["epochs"]["estimate"] == pytest.approx(200.0)
+    assert effects["svm_train"]["estimate"] == 0.0 and effects["layers"]["estimate"] == 0.0
+    line = sign_report.headline({"study": dataclasses.asdict(s), "effects": {"paper": effects}})
+    assert line.index("network epochs") < line.index("SVM training digits") and "moves it" in line
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_smoke_study_adopts_resumes_and_lists_its_units(dnr_smoke_run, data_dir, tmp_path):
+    source, _ = dnr_smoke_run
+    s = sign.study("smoke")
+    out = tmp_path / "sign"
+    first = sign.run(s, out, str(data_dir), 0, source=source)
+    # the 1-epoch network is the DNR smoke run's (same data, seed and training): adopted, not trained again
+    assert (out / "models" / "mnist_e1_dnn.keras").read_bytes() == (source / "models" / "mnist_dnn.keras").read_bytes()
+    assert set(first["cells"]) == {c.name for c in s.cells()} and set(first["effects"]["paper"]) == set(s.factors())
+    report = (out / "report.md").read_text()
+    assert "Main effects" in report and "In one line" in report
+    # every unit the ledger expects is there, and nothing else
+    written = {str(p.relative_to(out)) for p in out.rglob("units/**/*.json")}
+    expected = {str(sign.unit_path(out, n).relative_to(out)) for n in sign.unit_names(s) if not n.endswith("/network")}
+    assert written == expected
+    # a rerun computes nothing and gives the same numbers
+    mtimes = {p: p.stat().st_mtime for p in out.rglob("units/**/*.json")}
+    again = sign.run(s, out, str(data_dir), 0, source=source)
+    assert {p: p.stat().st_mtime for p in out.rglob("units/**/*.json")} == mtimes
+    assert json.dumps(again["cells"], sort_keys=True) == json.dumps(first["cells"], sort_keys=True)
+
+
+def test_the_ledger_estimates_every_unit_of_the_paper_study():
+    """`python -m replication status` counts the study's cells with the DNR units' kinds: none without an
+    estimate."""
+    names = ledger.unit_names("dnr-sign", sign.study("paper"))
+    assert ledger.kind("cells/e3-s2000-paper/mnist/run0/nr/double_init/eps1") == "mnist/run*/*/double_init/eps*"
+    units = [ledger.UnitState(n, False, None) for n in names]
+    ledger.estimate(units, "dnr-sign", "")
+    assert all(u.seconds is not None for u in units), [u.name for u in units if u.seconds is None]
