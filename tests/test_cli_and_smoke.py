@@ -85,6 +85,8 @@ def test_smoke_report_has_every_table_and_figure(smoke_run):
     assert saved["units_computed_by"][0]["units"] >= 4 and (out / "fingerprint.json").exists()
     assert saved["units"]["expected"] == saved["units"]["visited"]  # the progress line's total is right
     assert (out / "units" / "carlini" / "defense.json").exists()  # each model's Carlini attack is its own unit
+    written = {str(p.relative_to(out / "units").with_suffix("")) for p in (out / "units").rglob("*.json")}
+    assert written == set(experiment.unit_names(protocols.background("smoke")))  # the ledger counts what is written
     from replication.reporting import summary  # the README's paragraphs come from the same results
     assert "verdicts" in "\n".join(summary.background(saved))
 

@@ -10,8 +10,9 @@ from replication.attacks import FixedCarliniWagnerL2
 from replication.background import assembly, training
 from replication.background.outcomes import outcome_fractions
 from replication.background.records import Carlini, CarliniAttack, PerAttack
+from replication.runs import stages
 from replication.runs.protocols import BACKGROUND, BackgroundProtocol
-from replication.runs.results import RunStore
+from replication.runs.results import RunStore, verified
 
 
 @dataclass
@@ -55,18 +56,20 @@ def attack_model(model, x_src: np.ndarray, y_src: np.ndarray, p, progress: bool)
 
 def prepare(store: RunStore, pool: assembly.Pool, kept: Sequence[str], protocol: BackgroundProtocol,
             data_dir: Optional[str], seed: int) -> Prepared:
-    """Train (or load the checkpointed) Balanced-variant baseline and defense; pick the sources both classify
-    correctly."""
+    """Train (or load the checkpointed) Balanced-variant baseline and defense, proven by their digests to be the
+    models of the attack units already in the run folder; pick the sources both classify correctly."""
     p = protocol.carlini
     images, orig, origin = assembly.balanced_data(pool, p.per_class, data_dir, seed)
     labels = assembly.relabel(orig, kept)
     sets = assembly.split_sets(labels, assembly.make_split(labels, protocol.test_fraction, seed))
+    x_test, y_test = training.to_input(images[sets["test"]]), labels[sets["test"]]
     models = {}
     for name, idx, n_classes in (("baseline", sets["baseline_train"], BACKGROUND),
                                  ("defense", sets["defense_train"], BACKGROUND + 1)):
         models[name] = training.train_table2_net(store.path(f"models/carlini_{name}.keras"), images[idx], labels[idx],
                                               n_classes, p.epochs, protocol.batch_size, seed)
-    x_test, y_test = training.to_input(images[sets["test"]]), labels[sets["test"]]
+        # the ledger keeps no background models: one retrained for the other attack must be this one
+        verified(store, f"carlini/{name}_digest", stages.network_digest(models[name], x_test[:stages.PROBES]))
     clean = {n: training.classify(training.defense_of(m), x_test) for n, m in models.items()}
     ok = np.flatnonzero((clean["baseline"] == y_test) & (clean["defense"] == y_test))
     src = np.random.default_rng(seed).permutation(ok)[:p.sources]

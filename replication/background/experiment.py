@@ -58,7 +58,7 @@ def split_unit(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray,
 
 def carlini_unit(store: RunStore, pool: assembly.Pool, kept, p: BackgroundProtocol, data_dir, seed: int) -> Carlini:
     return Carlini.from_dict(store.unit("carlini", lambda: carlini.run_carlini(store, pool, kept, p, data_dir, seed),
-                                        inner=len(MODELS)))
+                                        inner=2 * len(MODELS)))
 
 
 def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str], seed: int, key: str) -> None:
@@ -146,14 +146,14 @@ def open_store(protocol: BackgroundProtocol, out: Path, pool: assembly.Pool, see
 
 def unit_names(p: BackgroundProtocol, scope: Scope = WHOLE) -> List[str]:
     """Units of a run in `scope`: the letter-selection folds and their summary (measured letters), the splits,
-    Carlini (an attack per model, and their summary)."""
+    Carlini (per model its digest and its attack, and their summary)."""
     names = []
     if p.letters == "measured":
         names += [f"letters/{n}" for n in letters.fold_names(p.selection_folds, p.selection_repeats)]
         names.append("letter_selection")
     names += [f"split{i}" for i in range(scope.count("splits", p.splits))]
     if scope.carlini:
-        names += [f"carlini/{m}" for m in MODELS] + ["carlini"]
+        names += [f"carlini/{m}{part}" for m in MODELS for part in ("_digest", "")] + ["carlini"]
     return names
 
 
