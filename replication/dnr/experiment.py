@@ -48,12 +48,12 @@ SECML_HALVINGS = 10
 
 
 def pgd(p: DNRDataset, defense: Defense, halvings: Optional[int] = None,
-        restart: Optional[np.ndarray] = None) -> RejectPGD:
+        restart: Optional[np.ndarray] = None, precision: str = "float64") -> RejectPGD:
     """The protocol's defense-aware PGD on `defense` (`halvings` overrides the protocol's line search; `restart`:
-    the reference images of secml's double initialisation)."""
+    the reference images of secml's double initialisation; `precision`: the search's, never the protocols')."""
     return RejectPGD(defense, eta=p.pgd_eta, max_iter=p.pgd_max_iter, tol=p.pgd_tol, doublings=p.pgd_doublings,
                      batch_size=p.attack_batch, halvings=p.pgd_halvings if halvings is None else halvings,
-                     restart=restart)
+                     restart=restart, precision=precision)
 
 
 Defenses = Callable[[str], Defense]  # a run's model by name ('dnn', 'nr', 'dnr'), built when first asked for
