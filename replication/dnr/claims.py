@@ -120,8 +120,9 @@ def judge(name: str, ds: DatasetResult) -> List[Claim]:
         tag = " (with the restart)" if restart else ""
         d = dnr_minus_nr(ds, restart)["mean"]
         out.append(_judged(f"DNR accuracy >= NR accuracy across eps{tag}",
-                           "paired bootstrap of DNR - NR, averaged over eps > 0: interval above 0 supported, "
-                           "below 0 contradicted", d, stats.above(d, 0.0), 0.0))
+                           "DNR - NR paired per sample, averaged over eps > 0 (the bootstrap within runs, widened to "
+                           "the t-interval over runs where wider): interval above 0 supported, below 0 contradicted",
+                           d, stats.above(d, 0.0), 0.0))
         last = [accuracy_intervals(ds, m, restart)[-1] for m in MODELS]
         verdicts = [stats.at_most(iv, NEAR_ZERO) for iv in last]
         verdict = ("contradicted" if "contradicted" in verdicts else

@@ -20,7 +20,8 @@ def claim_lines(name: str, ds: DatasetResult) -> List[str]:
     for c in claims.judge(name, ds):
         lines.append(f"| {c.claim} | {c.rule} | {c.measured} | **{c.verdict}** | {c.need} |")
     d = claims.dnr_minus_nr(ds)
-    lines += ["", "DNR - NR accuracy per eps (paired bootstrap over the same test samples, points): " +
+    lines += ["", "DNR - NR accuracy per eps (paired per test sample: the bootstrap within runs, widened to the "
+              "t-interval over runs where wider; points): " +
               ", ".join(f"eps {e:g}: {iv.text(1)}" for e, iv in zip(ds.aggregate.eps[1:], d["per_eps"])), ""]
     if len(d["per_run"]) > 1:
         lines += ["DNR - NR averaged over eps > 0, per run (paired bootstrap within the run; runs differ in their SVM "
