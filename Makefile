@@ -1,4 +1,4 @@
-# make install | test | test-fast | lint | replicate-background | replicate-dnr | replicate-unified | status | bench | bench-secml | spread
+# make install | test | test-fast | lint | replicate-background | replicate-dnr | replicate-unified | replicate-dnr-sign | status | bench | bench-secml | spread
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +9,7 @@ PROTOCOL ?=
 SEED ?= 0
 RUN_ARGS = $(if $(PROTOCOL),--protocol $(PROTOCOL)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(OUT),--out $(OUT)) --seed $(SEED)
 
-.PHONY: install test test-fast lint example replicate-background replicate-dnr replicate-unified status bench bench-secml spread clean
+.PHONY: install test test-fast lint example replicate-background replicate-dnr replicate-unified replicate-dnr-sign status bench bench-secml spread clean
 
 install: $(VENV)/.installed
 
@@ -42,6 +42,10 @@ replicate-dnr: install
 
 replicate-unified: install
 	$(PY) -m replication unified $(RUN_ARGS)
+
+# beyond the papers: which of network epochs, SVM training digits and layers moves the sign of DNR - NR
+replicate-dnr-sign: install
+	$(PY) -m replication dnr-sign $(RUN_ARGS)
 
 # what the ledger (reports/) holds of the paper protocols, and the CPU-hours left
 status: install
