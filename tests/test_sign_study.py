@@ -99,7 +99,11 @@ def test_smoke_study_adopts_resumes_and_lists_its_units(dnr_smoke_run, data_dir,
     assert (out / "models" / "mnist_e1_dnn.keras").read_bytes() == (source / "models" / "mnist_dnn.keras").read_bytes()
     assert set(first["cells"]) == {c.name for c in s.cells()} and set(first["effects"]["paper"]) == set(s.factors())
     report = (out / "report.md").read_text()
-    assert "Main effects" in report and "In one line" in report
+    assert "Main effects" in report and "In one line" in report and "Cross-check" in report
+    # the cell at the DNR run's settings is that run's run 0: same NR/DNR, same outcome on every digit
+    check = first["ledger_agreement"]
+    assert check["cell"] == "e1-s200-paper" and check["defenses_digest_differences"] == []
+    assert check["same_outcomes"] == check["outcomes"] == 2 * 2 * s.test
     # every unit the ledger expects is there, and nothing else
     written = {str(p.relative_to(out)) for p in out.rglob("units/**/*.json")}
     expected = {str(sign.unit_path(out, n).relative_to(out)) for n in sign.unit_names(s) if not n.endswith("/network")}

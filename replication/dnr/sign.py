@@ -262,6 +262,32 @@ def summarise(s: SignStudy, runs: Dict[str, Run]) -> Dict:
     return {"cells": cells, "effects": {"paper": effects(s, runs, False), "restart": effects(s, runs, True)}}
 
 
+def ledger_agreement(s: SignStudy, out: Path, source: Path = PAPER_LEDGER) -> Optional[Dict]:
+    """The cell at the paper's settings is the DNR ledger's run 0 on its first `test` digits (same network, SVM
+    digits, validation digits and, where the cross-validation chose them alike, SVM parameters): whether its
+    defenses' digest and its per-digit outcomes are run 0's. None when the ledger or the cell is not there."""
+    paper = s.base.mnist
+    corner = Cell(paper.epochs, paper.svm_train, "paper")
+    if corner not in s.cells() or LAYER_SETS["paper"] != paper.feature_layers:
+        return None
+    ours, theirs = Path(out) / "cells" / corner.name, Path(source)
+    digest = "mnist/run0/defenses_digest"
+    if not (unit_file(ours, digest).exists() and unit_file(theirs, digest).exists()):
+        return None
+    read = lambda root, name: json.loads(unit_file(root, name).read_text())["result"]  # noqa: E731
+    digest_gap = digest_differences(read(theirs, digest), read(ours, digest))
+    same, total = 0, 0
+    for name in (f"mnist/run0/{m}/{kind}eps{e:g}" for m in DEFENSES for kind in ("", "double_init/")
+                 for e in s.eps_grid[1:]):
+        if not (unit_file(ours, name).exists() and unit_file(theirs, name).exists()):
+            continue
+        key = "evaded" if "double_init" in name else "outcome"
+        a, b = np.asarray(read(ours, name)[key]), np.asarray(read(theirs, name)[key])[:s.test]
+        same, total = same + int((a == b).sum()), total + len(a)
+    return {"cell": corner.name, "defenses_digest_differences": digest_gap, "same_outcomes": same,
+            "outcomes": total}
+
+
 # --- the command --------------------------------------------------------------------------------------------------
 
 def compute_units(s: SignStudy, out: str, data_dir: Optional[str], seed: int, what: str, source: str) -> None:
@@ -302,6 +328,7 @@ def run(s: SignStudy, out: Path, data_dir: Optional[str], seed: int, fork: bool 
                         "fingerprint": store.hash, "engine": engine.describe(),
                         "units_computed_by": store.computed_by_units(),
                         "params": {layers: store.unit(f"params/{layers}", lambda: None) for layers in s.layers},
+                        "ledger_agreement": ledger_agreement(s, out, source),
                         **summarise(s, runs), "wall_seconds_this_invocation": time.time() - start})
     write_json(Path(out) / "results.json", results)
     from replication.dnr import sign_report

@@ -55,6 +55,13 @@ def section(results: Dict) -> List[str]:
         cells = [interval(results["effects"][a][factor]) for a in ATTACKS]
         lines.append(f"| {FACTOR_WORDS[factor]} | {low} -> {high} | "
                      + " | ".join(f"{e.text(1)} ({moved(e)})" for e in cells) + " |")
+    check = results.get("ledger_agreement")
+    if check:
+        diffs = check["defenses_digest_differences"]
+        models = "match run 0's digest" if not diffs else f"differ from run 0's ({diffs[0]})"
+        lines += ["", f"Cross-check: cell {check['cell']} is the DNR ledger's run 0 on its first {design['test']} "
+                  f"digits. Its NR and DNR {models}; {check['same_outcomes']} of {check['outcomes']} per-digit "
+                  "outcomes (both attacks, every eps) are run 0's."]
     lines += ["", f"In one line: {headline(results)}.", "", "SVM parameters held per layer set: " + "; ".join(
         f"{layers}: layers {p['layers']}, combiner {p['combiner']}, NR {p['nr']} ({p['source']})"
         for layers, p in results["params"].items()), ""]
