@@ -193,3 +193,55 @@ def test_a_run_never_mixes_models(dnr_smoke_run, data_dir, tmp_path):
     with pytest.raises(ModelMismatch, match="mnist/network_digest"):
         experiment.run(protocols.dnr("smoke"), clone, str(data_dir), seed=0,
                        scope=protocols.Scope(datasets=("mnist",)))
+
+
+def test_a_network_is_adopted_only_when_it_was_trained_exactly_as_this_run_would(tmp_path):
+    """Same data, seed, training images, epochs, batch and learning rate: copied; any of them different: not."""
+    from replication.runs import stages
+    base = protocols.dnr("paper")
+    p = base.mnist
+    data = {"mnist": {"digest": "d"}}
+    source = tmp_path / "ledger"
+    (source / "models").mkdir(parents=True)
+    (source / "models" / "mnist_dnn.keras").write_bytes(b"weights")
+
+    def ledger_with(**changes):
+        protocol = base.to_dict()
+        protocol["mnist"] = {**protocol["mnist"], **changes.pop("mnist", {})}
+        fingerprint = {"experiment": "dnr", "protocol": protocol, "seed": 0, "data": data, **changes}
+        write_json(source / "fingerprint.json", {"hash": "h", "fingerprint": fingerprint})
+
+    ledger_with()
+    store = RunStore(tmp_path / "study", {"seed": 0, "data": data})
+    assert stages.adopt_network(store, p, 0, source, "mnist_e50")
+    assert (store.root / "models" / "mnist_e50_dnn.keras").read_bytes() == b"weights"
+    for i, changes in enumerate(({"seed": 1}, {"data": {"mnist": {"digest": "other"}}}, {"mnist": {"epochs": 49}},
+                                 {"mnist": {"learning_rate": 0.01}}, {"mnist": {"dnn_train": 20000}})):
+        ledger_with(**changes)
+        other = RunStore(tmp_path / f"study{i}", {"seed": 0, "data": data})
+        assert not stages.adopt_network(other, p, 0, source, "mnist_e50"), changes
+        assert not (other.root / "models").exists()
+
+
+def test_a_variant_attacks_the_network_of_its_protocols_main_folder(dnr_smoke_run, data_dir, tmp_path):
+    """`--layers authors` changes only the SVMs: its run folder takes the network of `<root>/dnr/<level>` (copied,
+    proven by that folder's digest) instead of training its own."""
+    from replication.dnr import experiment
+    out, _ = dnr_smoke_run
+    main = copy_run(out, tmp_path / "dnr" / "smoke")
+    variant = tmp_path / "dnr" / "smoke-authors-layers"
+    result = experiment.run(protocols.with_authors_layers(protocols.dnr("smoke")), variant, str(data_dir), seed=0,
+                            scope=protocols.Scope(datasets=("mnist",)))
+    network = "models/mnist_dnn.keras"
+    assert (variant / network).read_bytes() == (main / network).read_bytes()
+    digest = "units/mnist/network_digest.json"
+    assert json.loads((variant / digest).read_text())["result"] == json.loads((main / digest).read_text())["result"]
+    assert result["datasets"]["mnist"]["feature_layers"] == list(protocols.AUTHORS_CODE_LAYERS["mnist"])
+    # a network in the main folder that is not the one its digest names is refused, not adopted and used
+    import keras
+    model = keras.models.load_model(main / network)
+    model.set_weights([w * 1.01 for w in model.get_weights()])
+    model.save(main / network)
+    with pytest.raises(ModelMismatch, match="differs from its digest"):
+        experiment.run(protocols.with_authors_layers(protocols.dnr("smoke")), tmp_path / "dnr" / "smoke-other",
+                       str(data_dir), seed=0, scope=protocols.Scope(datasets=("mnist",)))

@@ -60,34 +60,6 @@ def test_main_effects_name_the_factor_that_moves_the_difference():
     assert line.index("network epochs") < line.index("SVM training digits") and "moves it" in line
 
 
-def test_a_network_is_adopted_only_when_it_was_trained_exactly_as_the_study_would(tmp_path):
-    """Same data, seed, training images, epochs, batch and learning rate: copied; any of them different: not."""
-    from replication.runs.results import RunStore, write_json
-    s = sign.study("paper")
-    p = s.base.mnist
-    data = {"mnist": {"digest": "d"}}
-    source = tmp_path / "ledger"
-    (source / "models").mkdir(parents=True)
-    (source / "models" / "mnist_dnn.keras").write_bytes(b"weights")
-
-    def ledger_with(**changes):
-        protocol = s.base.to_dict()
-        protocol["mnist"] = {**protocol["mnist"], **changes.pop("mnist", {})}
-        fingerprint = {"experiment": "dnr", "protocol": protocol, "seed": 0, "data": data, **changes}
-        write_json(source / "fingerprint.json", {"hash": "h", "fingerprint": fingerprint})
-
-    ledger_with()
-    store = RunStore(tmp_path / "study", {"seed": 0, "data": data})
-    assert sign.adopted(store, p, 0, source)
-    assert (store.root / "models" / "mnist_e50_dnn.keras").read_bytes() == b"weights"
-    for i, changes in enumerate(({"seed": 1}, {"data": {"mnist": {"digest": "other"}}}, {"mnist": {"epochs": 49}},
-                                 {"mnist": {"learning_rate": 0.01}}, {"mnist": {"dnn_train": 20000}})):
-        ledger_with(**changes)
-        other = RunStore(tmp_path / f"study{i}", {"seed": 0, "data": data})
-        assert not sign.adopted(other, p, 0, source), changes
-        assert not (other.root / "models").exists()
-
-
 @pytest.mark.data
 @pytest.mark.slow
 def test_smoke_study_adopts_resumes_and_lists_its_units(dnr_smoke_run, data_dir, tmp_path):

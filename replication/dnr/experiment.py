@@ -164,10 +164,17 @@ def run_units(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model, pool
 def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, pool: draws.Pool, seed: int,
                 runs_in_scope: int) -> DatasetResult:
     """Network, then the first `runs_in_scope` runs."""
-    model = stages.train_network(store, p, pool, seed)
+    model = stages.train_network(store, p, pool, seed, source=network_source(store.root, protocol.level))
     runs = [run_units(store, p, protocol, model, pool, run, seed) for run in range(runs_in_scope)]
     return DatasetResult(list(p.feature_layers), model.name, int(model.count_params()), pool.source, runs,
                          aggregate(p, runs))
+
+
+def network_source(out: Path, level: str) -> Path:
+    """The protocol's main run folder beside a variant's (`<root>/dnr/<level>` for `<root>/dnr/<level>-<variant>`):
+    a variant takes the network trained there when it was trained exactly as its own would be (`--layers authors`
+    changes only the SVMs), so both variants attack the same network."""
+    return Path(out).parent / level
 
 
 def load_pools(protocol: DNRProtocol, data_dir: Optional[str], seed: int) -> Dict[str, draws.Pool]:
@@ -181,7 +188,7 @@ def compute_units(protocol: DNRProtocol, out: str, data_dir: Optional[str], seed
     pools = load_pools(protocol, data_dir, seed)
     store = open_store(protocol, Path(out), pools, seed, fork=False)
     p = getattr(protocol, dataset)
-    model = stages.train_network(store, p, pools[dataset], seed)
+    model = stages.train_network(store, p, pools[dataset], seed, source=network_source(store.root, protocol.level))
     if run is not None:
         run_units(store, p, protocol, model, pools[dataset], run, seed)
 

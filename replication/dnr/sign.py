@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +33,11 @@ from replication.runs import protocols, runtime, stages
 from replication.runs.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.runs.protocols import DNRDataset, DNRProtocol
 from replication.runs.results import (
-    FINGERPRINT_FILE,
-    ModelMismatch,
     RunStore,
     data_digest,
     digest_differences,
     jsonable,
     run_fingerprint,
-    training_record,
     unit_file,
     write_json,
 )
@@ -130,39 +126,11 @@ def open_store(s: SignStudy, out: Path, pool: draws.Pool, seed: int, cell: Optio
     return RunStore(out if cell is None else Path(out) / "cells" / cell.name, fingerprint, fork, runtime.identity())
 
 
-def adopted(store: RunStore, p: DNRDataset, seed: int, source: Path = PAPER_LEDGER) -> bool:
-    """Whether the DNR ledger at `source` trained this network exactly as the study would (same data, seed and
-    training settings); if so and the study has none yet, its model (and training record) is copied in."""
-    fingerprint = Path(source) / FINGERPRINT_FILE
-    model = Path(source) / stages.network_file(p.name)
-    if not (model.exists() and fingerprint.exists()):
-        return False
-    theirs, ours = json.loads(fingerprint.read_text())["fingerprint"], store.fingerprint
-    keys = ("dnn_train", "epochs", "batch_size", "learning_rate")
-    if not (theirs["seed"] == ours["seed"] and theirs["data"].get(p.name) == ours["data"].get(p.name)
-            and all(theirs["protocol"][p.name][k] == jsonable(getattr(p, k)) for k in keys)):
-        return False
-    target = store.path(stages.network_file(network_name(p.epochs)))
-    if not target.exists():
-        shutil.copyfile(model, target)
-        if training_record(model).exists():
-            shutil.copyfile(training_record(model), training_record(target))
-    return True
-
-
 def network(store: RunStore, s: SignStudy, pool: draws.Pool, epochs: int, seed: int, source: Path = PAPER_LEDGER):
-    """The study's network trained `epochs` epochs: the DNR ledger's where it is the same network, proven equal to
-    it by the ledger's digest; else trained here."""
+    """The study's network trained `epochs` epochs: the DNR ledger's where it is the same network (copied, proven
+    by the ledger's digest); else trained here."""
     p = dataclasses.replace(s.base.mnist, epochs=epochs)
-    shared = adopted(store, p, seed, source)
-    model = stages.train_network(store, p, pool, seed, name=network_name(epochs))
-    theirs = unit_file(source, f"{p.name}/network_digest")
-    if shared and theirs.exists():
-        diffs = digest_differences(json.loads(theirs.read_text())["result"],
-                                   store.unit(f"{network_name(epochs)}/network_digest", lambda: None))
-        if diffs:
-            raise ModelMismatch(f"the network taken from {source} differs from its digest there ({diffs[0]})")
-    return model
+    return stages.train_network(store, p, pool, seed, name=network_name(epochs), source=source)
 
 
 def layer_params(store: RunStore, s: SignStudy, pool: draws.Pool, draw: Dict, layers: str, seed: int,

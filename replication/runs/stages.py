@@ -3,6 +3,8 @@ and its NR/DNR for one run (the DNR experiment and the unified axis), and the ba
 network (the background experiment and the unified axis)."""
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
@@ -16,7 +18,17 @@ from replication.data import draws
 from replication.defenses import DNR, NR, select_params, stacked_scores
 from replication.reporting import published
 from replication.runs.protocols import DNRDataset, DNRProtocol
-from replication.runs.results import RunStore, train_by_epoch, verified
+from replication.runs.results import (
+    FINGERPRINT_FILE,
+    ModelMismatch,
+    RunStore,
+    digest_differences,
+    jsonable,
+    train_by_epoch,
+    training_record,
+    unit_file,
+    verified,
+)
 
 BUILDERS = {"mnist": build_mnist_net, "cifar10": build_cifar_net}
 PIXELS = (-0.5, 0.5)  # the Table II network's input range (Section IV)
@@ -27,16 +39,47 @@ def keras_verbosity() -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
-def train_network(store: RunStore, p: DNRDataset, pool: draws.Pool, seed: int, name: str = "") -> keras.Model:
+def train_network(store: RunStore, p: DNRDataset, pool: draws.Pool, seed: int, name: str = "",
+                  source: Optional[Path] = None) -> keras.Model:
     """The dataset's network, trained once (Table 2) and checkpointed (`name`: another network of the same run
-    folder, e.g. 'mnist_e3'; default the dataset's)."""
+    folder, e.g. 'mnist_e3'; default the dataset's). `source`: another run folder whose network, when it was trained
+    exactly as this one would be, is taken instead of training (`adopt_network`) and proven by its digest there."""
     name = name or p.name
     x, y = draws.pixels(pool.images[pool.dnn_idx]), pool.labels[pool.dnn_idx]
+    shared = source is not None and adopt_network(store, p, seed, Path(source), name)
     model = train_by_epoch(store.path(network_file(name)),
                            lambda: compile_dnr_net(BUILDERS[p.name](), p.learning_rate),
                            lambda model: fit_one_epoch(model, x, y, p.batch_size), p.epochs, seed)
-    verified(store, f"{name}/network_digest", network_digest(model, x[:PROBES]))
+    ours = verified(store, f"{name}/network_digest", network_digest(model, x[:PROBES]))
+    theirs = unit_file(Path(source), f"{p.name}/network_digest") if shared else None
+    if theirs is not None and theirs.exists():
+        diffs = digest_differences(json.loads(theirs.read_text())["result"], ours)
+        if diffs:
+            raise ModelMismatch(f"the network taken from {source} differs from its digest there ({diffs[0]})")
     return model
+
+
+NETWORK_SETTINGS = ("dnn_train", "epochs", "batch_size", "learning_rate")  # with data and seed: what trains it
+
+
+def adopt_network(store: RunStore, p: DNRDataset, seed: int, source: Path, name: str = "") -> bool:
+    """Whether the run folder `source` trained `p`'s network exactly as `store`'s run would (same data, seed and
+    `NETWORK_SETTINGS`); if so and `store` has none yet, the model (and its training record) is copied in as
+    `name`'s."""
+    fingerprint, model = Path(source) / FINGERPRINT_FILE, Path(source) / network_file(p.name)
+    if Path(source).resolve() == store.root.resolve() or not (model.exists() and fingerprint.exists()):
+        return False
+    theirs, ours = json.loads(fingerprint.read_text())["fingerprint"], store.fingerprint
+    trained = theirs.get("protocol", {}).get(p.name, {})
+    if not (theirs.get("seed") == ours.get("seed") and theirs.get("data", {}).get(p.name) == ours["data"].get(p.name)
+            and all(trained.get(k) == jsonable(getattr(p, k)) for k in NETWORK_SETTINGS)):
+        return False
+    target = store.path(network_file(name or p.name))
+    if not target.exists():
+        shutil.copyfile(model, target)
+        if training_record(model).exists():
+            shutil.copyfile(training_record(model), training_record(target))
+    return True
 
 
 def network_file(name: str) -> str:
