@@ -86,11 +86,15 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
     store = RunStore(root, {"protocol": p.to_dict()})
     for name in ("mnist/run0/nr/eps1", "mnist/run0/nr/eps2"):
         write_json(root / "units" / f"{name}.json", {"result": 0, "seconds": 50.0, "fingerprint": store.hash})
+    for name, seconds in (("mnist/run0/nr/double_init/eps1", 10.0), ("mnist/run0/dnr/double_init/eps1", 100.0)):
+        write_json(root / "units" / f"{name}.json", {"result": 0, "seconds": seconds, "fingerprint": store.hash})
     write_json(root / "units" / "mnist/run0/dnr/eps1.json", {"result": 0, "seconds": 1.0, "fingerprint": "other"})
     got = ledger.status("dnr", "", root=tmp_path)
-    assert got.done == 2 and len(got.left) == len(names) - 2 and not got.problem
+    assert got.done == 4 and len(got.left) == len(names) - 4 and not got.problem
     left = {u.name: u.seconds for u in got.left}
     assert left["mnist/run3/nr/eps4"] == 50.0                       # measured here
+    assert left["mnist/run2/dnr/double_init/eps3"] == 100.0         # the same check on the same model first
+    assert left["mnist/run2/dnn/double_init/eps3"] == 55.0          # else the check on any model
     assert left["mnist/run0/dnr/eps1"] == pytest.approx(849.0 / 8)  # another run's unit counts as not done
     assert left["cifar10/run0/dnr/eps0.4"] is None                  # never measured
     assert str(root) in ledger.render([got])

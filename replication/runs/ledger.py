@@ -71,16 +71,16 @@ def unit_names(experiment: str, protocol) -> List[str]:
     return names(protocol)
 
 
-def kind(name: str) -> str:
-    """A unit's kind: its name with run, split, eps, model and sign-study cell generalised ('mnist/run3/nr/eps1' ->
-    'mnist/run*/nr/eps*')."""
+def kind(name: str, by_model: bool = False) -> str:
+    """A unit's kind: its name with run, split, eps, sign-study cell and (unless `by_model`) the model of a check
+    generalised ('mnist/run3/nr/double_init/eps1' -> 'mnist/run*/*/double_init/eps*')."""
     out = re.sub(r"^cells/[^/]+/", "", name)  # the sign study: its cells, networks and parameters
     out = re.sub(r"^mnist_e\d+/", "mnist_e*/", out)
     out = re.sub(r"^params/.*", "params/*", out)
     out = re.sub(r"run\d+", "run*", out)
     out = re.sub(r"split\d+", "split*", out)
     out = re.sub(r"eps[\d.e+-]+", "eps*", out)
-    return re.sub(r"/(dnn|nr|dnr)/(double_init|line_search)/", r"/*/\2/", out)
+    return out if by_model else re.sub(r"/(dnn|nr|dnr)/(double_init|line_search)/", r"/*/\2/", out)
 
 
 @dataclass
@@ -168,20 +168,22 @@ def unit_location(experiment: str, path: Path, name: str) -> Path:
 
 
 def estimate(units: List[UnitState], experiment: str, variant: str) -> None:
-    """Fill in the seconds of units left: the mean of the folder's finished units of the same kind, else the
-    reference measurement of that kind (`REFERENCE_SECONDS`, scaled for the variant)."""
+    """Fill in the seconds of units left: the mean of the folder's finished units of the same kind and model, else
+    of the same kind, else the reference measurement of that kind (`REFERENCE_SECONDS`, scaled for the variant)."""
     measured: Dict[str, List[float]] = {}
     for u in units:
         if u.done and u.seconds is not None:
-            measured.setdefault(kind(u.name), []).append(u.seconds)
+            for key in {kind(u.name), kind(u.name, by_model=True)}:
+                measured.setdefault(key, []).append(u.seconds)
     reference = REFERENCE_SECONDS.get(experiment, {})
     factor = REFERENCE_FACTOR.get(variant, {}).get(experiment, 1.0)
     for u in units:
         if u.done:
             continue
         k = kind(u.name)
-        if k in measured:
-            u.seconds = sum(measured[k]) / len(measured[k])
+        known = next((key for key in (kind(u.name, by_model=True), k) if key in measured), None)
+        if known:
+            u.seconds = sum(measured[known]) / len(measured[known])
         elif k in reference:
             u.seconds = reference[k] * (1.0 if k.endswith("network") else factor)
         elif k.endswith("_digest") or k.endswith("/equality"):
