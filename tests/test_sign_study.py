@@ -95,3 +95,29 @@ def test_the_ledger_estimates_every_unit_of_the_paper_study():
     units = [ledger.UnitState(n, False, None) for n in names]
     ledger.estimate(units, "dnr-sign", "")
     assert all(u.seconds is not None for u in units), [u.name for u in units if u.seconds is None]
+
+
+class JobByJob:
+    """An engine that runs each job's function here, one after another: the path a Ray worker takes."""
+
+    def run(self, stages) -> None:
+        for stage in stages:
+            for job in stage:
+                job.fn(*job.args)
+
+    def describe(self):
+        return {"name": "job by job"}
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_the_study_computed_job_by_job_is_the_in_process_one(dnr_smoke_run, data_dir, tmp_path):
+    """Every job (`network:`, `params:`, `cell:`) computes its units, so the assembly after them computes nothing,
+    and the numbers are those of one process."""
+    source, _ = dnr_smoke_run
+    s = sign.study("smoke")
+    by_jobs = sign.run(s, tmp_path / "jobs", str(data_dir), 0, engine=JobByJob(), source=source)
+    written = {p: p.stat().st_mtime for p in (tmp_path / "jobs").rglob("units/**/*.json")}
+    assert len(written) == len([n for n in sign.unit_names(s) if not n.endswith("/network")])
+    in_process = sign.run(s, tmp_path / "one", str(data_dir), 0, source=source)
+    assert json.dumps(by_jobs["cells"], sort_keys=True) == json.dumps(in_process["cells"], sort_keys=True)

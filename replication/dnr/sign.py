@@ -259,7 +259,8 @@ def ledger_agreement(s: SignStudy, out: Path, source: Path = PAPER_LEDGER) -> Op
 # --- the command --------------------------------------------------------------------------------------------------
 
 def compute_units(s: SignStudy, out: str, data_dir: Optional[str], seed: int, what: str, source: str) -> None:
-    """A worker's job: a network ('network:<epochs>'), a layer set's parameters ('params:<layers>') or a cell."""
+    """A worker's job: a network ('network:<epochs>'), a layer set's parameters ('params:<layers>') or a cell
+    ('cell:<name>')."""
     pool = draws.load_pool(s.base.mnist, data_dir, seed)
     store = open_store(s, Path(out), pool, seed)
     kind, _, arg = what.partition(":")
@@ -277,7 +278,7 @@ def jobs(s: SignStudy, out: Path, data_dir: Optional[str], seed: int, source: Pa
     ledger = str(Path(source).resolve())
     job = lambda what: Job(compute_units, (s, folder, data, seed, what, ledger), what)  # noqa: E731
     return [[job(f"network:{e}") for e in s.epochs], [job(f"params:{layers}") for layers in s.layers],
-            [job(c.name) for c in s.cells()]]
+            [job(f"cell:{c.name}") for c in s.cells()]]
 
 
 def run(s: SignStudy, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
