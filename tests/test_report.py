@@ -51,3 +51,8 @@ def test_background_report_flags_untrained_models():
     r = {"aggregate": Aggregate({}, {"baseline": ok, "defense": ok}, {}, {}, {}, {}),
          "carlini": Carlini("", {}, {"baseline": {"correct": 10.8}, "defense": {"correct": 92.6}}, 0, "", {})}
     assert model_warnings(r) == ["digits model (Carlini stage): clean accuracy 10.8%"]
+
+
+def test_a_partial_dnr_run_says_how_many_runs_it_computed():
+    from replication.dnr.report import runs_text
+    assert runs_text(2, 5) == "2 of 5 run(s)" and runs_text(5, 5) == "5 run(s)"

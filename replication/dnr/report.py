@@ -67,14 +67,19 @@ def _restart_section(ds: DatasetResult) -> List[str]:
     return lines
 
 
+def runs_text(computed: int, protocol: int) -> str:
+    """'5 run(s)', or '2 of 5 run(s)' in a partial run."""
+    return f"{protocol} run(s)" if computed >= protocol else f"{computed} of {protocol} run(s)"
+
+
 def _dataset_section(name: str, ds: DatasetResult, p: Dict) -> List[str]:
     agg = ds.aggregate
     lines = [f"## {name}", "",
              f"Network `{ds.network}` ({ds.network_params:,} parameters), trained on {p['dnn_train']:,} "
              "images for "
              f"{p['epochs']} epochs (paper: {getattr(protocols.dnr('paper'), name).epochs}). SVM features from Keras "
-             "layers "
-             f"`{'`, `'.join(ds.feature_layers)}` (NR: `{ds.feature_layers[-1]}`). {p['runs']} run(s) of "
+             f"layers `{'`, `'.join(ds.feature_layers)}` (NR: `{ds.feature_layers[-1]}`). "
+             f"{runs_text(len(ds.runs), p['runs'])} of "
              f"{p['svm_train']:,} SVM-training / {p['validation']:,} validation (theta) / {p['test']:,} test samples "
              f"from outside the network's training set. PGD: eta {p['pgd_eta']}, {p['pgd_doublings']} doublings, "
              f"at most {p['pgd_max_iter']} iterations, stop at |dOmega| <= {p['pgd_tol']}.", ""]
