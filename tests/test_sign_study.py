@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -65,7 +66,7 @@ def test_main_effects_name_the_factor_that_moves_the_difference():
 def test_smoke_study_adopts_resumes_and_lists_its_units(dnr_smoke_run, data_dir, tmp_path):
     source, _ = dnr_smoke_run
     s = sign.study("smoke")
-    out = tmp_path / "sign"
+    out = tmp_path / "dnr-sign" / "smoke"
     first = sign.run(s, out, str(data_dir), 0, source=source)
     # the 1-epoch network is the DNR smoke run's (same data, seed and training): adopted, not trained again
     assert (out / "models" / "mnist_e1_dnn.keras").read_bytes() == (source / "models" / "mnist_dnn.keras").read_bytes()
@@ -85,6 +86,13 @@ def test_smoke_study_adopts_resumes_and_lists_its_units(dnr_smoke_run, data_dir,
     again = sign.run(s, out, str(data_dir), 0, source=source)
     assert {p: p.stat().st_mtime for p in out.rglob("units/**/*.json")} == mtimes
     assert json.dumps(again["cells"], sort_keys=True) == json.dumps(first["cells"], sort_keys=True)
+    # the DNR run beside it (<root>/dnr/<level>) reports the study in its section on the sign
+    from replication.dnr import experiment
+    beside = tmp_path / "dnr" / "smoke"
+    shutil.copytree(source, beside, ignore=shutil.ignore_patterns("state.joblib"))
+    experiment.run(protocols.dnr("smoke"), beside, str(data_dir), 0, scope=protocols.Scope(datasets=("mnist",)))
+    section = (beside / "report.md").read_text().split("## What moves the sign of DNR - NR")[1]
+    assert "Main effects" in section and sign_report.headline(first) in section
 
 
 def test_the_ledger_estimates_every_unit_of_the_paper_study():
