@@ -64,10 +64,13 @@ def test_main_effects_name_the_factor_that_moves_the_difference():
 @pytest.mark.data
 @pytest.mark.slow
 def test_smoke_study_adopts_resumes_and_lists_its_units(dnr_smoke_run, data_dir, tmp_path):
-    source, _ = dnr_smoke_run
+    # the DNR smoke run as the DNR folder beside the study (`sign.dnr_folder`): <root>/dnr/smoke
+    source = tmp_path / "dnr" / "smoke"
+    shutil.copytree(dnr_smoke_run[0], source, ignore=shutil.ignore_patterns("state.joblib"))
     s = sign.study("smoke")
     out = tmp_path / "dnr-sign" / "smoke"
-    first = sign.run(s, out, str(data_dir), 0, source=source)
+    assert sign.dnr_folder(out, "smoke") == source
+    first = sign.run(s, out, str(data_dir), 0)
     # the 1-epoch network is the DNR smoke run's (same data, seed and training): adopted, not trained again
     assert (out / "models" / "mnist_e1_dnn.keras").read_bytes() == (source / "models" / "mnist_dnn.keras").read_bytes()
     assert set(first["cells"]) == {c.name for c in s.cells()} and set(first["effects"]["paper"]) == set(s.factors())
@@ -83,15 +86,13 @@ def test_smoke_study_adopts_resumes_and_lists_its_units(dnr_smoke_run, data_dir,
     assert written == expected
     # a rerun computes nothing and gives the same numbers
     mtimes = {p: p.stat().st_mtime for p in out.rglob("units/**/*.json")}
-    again = sign.run(s, out, str(data_dir), 0, source=source)
+    again = sign.run(s, out, str(data_dir), 0)
     assert {p: p.stat().st_mtime for p in out.rglob("units/**/*.json")} == mtimes
     assert json.dumps(again["cells"], sort_keys=True) == json.dumps(first["cells"], sort_keys=True)
     # the DNR run beside it (<root>/dnr/<level>) reports the study in its section on the sign
     from replication.dnr import experiment
-    beside = tmp_path / "dnr" / "smoke"
-    shutil.copytree(source, beside, ignore=shutil.ignore_patterns("state.joblib"))
-    experiment.run(protocols.dnr("smoke"), beside, str(data_dir), 0, scope=protocols.Scope(datasets=("mnist",)))
-    section = (beside / "report.md").read_text().split("## What moves the sign of DNR - NR")[1]
+    experiment.run(protocols.dnr("smoke"), source, str(data_dir), 0, scope=protocols.Scope(datasets=("mnist",)))
+    section = (source / "report.md").read_text().split("## What moves the sign of DNR - NR")[1]
     assert "Main effects" in section and sign_report.headline(first) in section
 
 

@@ -44,7 +44,6 @@ from replication.runs.results import (
 
 LAYER_SETS = {"paper": protocols.PAPER_LAYERS["mnist"], "authors": protocols.AUTHORS_CODE_LAYERS["mnist"]}
 DEFENSES = ("nr", "dnr")
-PAPER_LEDGER = Path("reports/dnr/paper")  # the DNR ledger whose network the 50-epoch cells adopt when it is theirs
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ def open_store(s: SignStudy, out: Path, pool: draws.Pool, seed: int, cell: Optio
     return RunStore(out if cell is None else Path(out) / "cells" / cell.name, fingerprint, fork, runtime.identity())
 
 
-def network(store: RunStore, s: SignStudy, pool: draws.Pool, epochs: int, seed: int, source: Path = PAPER_LEDGER):
+def network(store: RunStore, s: SignStudy, pool: draws.Pool, epochs: int, seed: int, source: Path):
     """The study's network trained `epochs` epochs: the DNR ledger's where it is the same network (copied, proven
     by the ledger's digest); else trained here."""
     p = dataclasses.replace(s.base.mnist, epochs=epochs)
@@ -134,7 +133,7 @@ def network(store: RunStore, s: SignStudy, pool: draws.Pool, epochs: int, seed: 
 
 
 def layer_params(store: RunStore, s: SignStudy, pool: draws.Pool, draw: Dict, layers: str, seed: int,
-                 source: Path = PAPER_LEDGER) -> Dict:
+                 source: Path) -> Dict:
     """The SVM parameters of a layer set, chosen once (the protocol's cross-validation at the larger epochs and SVM
     count) and held in every cell of that set."""
     ref = cell_dataset(s, Cell(max(s.epochs), max(s.svm_train), layers))
@@ -149,7 +148,7 @@ def layer_params(store: RunStore, s: SignStudy, pool: draws.Pool, draw: Dict, la
     return store.unit(f"params/{layers}", compute)
 
 
-def cell_run(out: Path, s: SignStudy, pool: draws.Pool, cell: Cell, seed: int, source: Path = PAPER_LEDGER) -> Run:
+def cell_run(out: Path, s: SignStudy, pool: draws.Pool, cell: Cell, seed: int, source: Path) -> Run:
     """One cell: its network, its layer set's parameters, NR and DNR on the cell's SVM digits, both attacks."""
     store = open_store(s, out, pool, seed)
     draw = shared_draw(s, pool, seed)
@@ -230,7 +229,7 @@ def summarise(s: SignStudy, runs: Dict[str, Run]) -> Dict:
     return {"cells": cells, "effects": {"paper": effects(s, runs, False), "restart": effects(s, runs, True)}}
 
 
-def ledger_agreement(s: SignStudy, out: Path, source: Path = PAPER_LEDGER) -> Optional[Dict]:
+def ledger_agreement(s: SignStudy, out: Path, source: Path) -> Optional[Dict]:
     """The cell at the paper's settings is the DNR ledger's run 0 on its first `test` digits (same network, SVM
     digits, validation digits and, where the cross-validation chose them alike, SVM parameters): whether its
     defenses' digest and its per-digit outcomes are run 0's. None when the ledger or the cell is not there."""
@@ -258,6 +257,12 @@ def ledger_agreement(s: SignStudy, out: Path, source: Path = PAPER_LEDGER) -> Op
 
 # --- the command --------------------------------------------------------------------------------------------------
 
+def dnr_folder(out: Path, level: str) -> Path:
+    """The DNR run folder of the same protocol beside the study's (`<root>/dnr/<level>` for `<root>/dnr-sign/...`;
+    in the ledger, `reports/dnr/paper`)."""
+    return Path(out).parent.parent / "dnr" / level
+
+
 def compute_units(s: SignStudy, out: str, data_dir: Optional[str], seed: int, what: str, source: str) -> None:
     """A worker's job: a network ('network:<epochs>'), a layer set's parameters ('params:<layers>') or a cell
     ('cell:<name>')."""
@@ -282,14 +287,14 @@ def jobs(s: SignStudy, out: Path, data_dir: Optional[str], seed: int, source: Pa
 
 
 def run(s: SignStudy, out: Path, data_dir: Optional[str], seed: int, fork: bool = False,
-        engine: Engine = IN_PROCESS, source: Path = PAPER_LEDGER) -> Dict:
+        engine: Engine = IN_PROCESS, source: Optional[Path] = None) -> Dict:
     """Run (or resume) every cell; writes results.json and report.md into the study's folder (`out`, or with
     `fork` a sibling named by the fingerprint when `out` holds other settings). `source`: the DNR run folder whose
-    network the study adopts where it is the same (default the ledger's)."""
+    network the study adopts where it is the same, and whose run 0 it is checked against (default `dnr_folder`)."""
     start = time.time()
     pool = draws.load_pool(s.base.mnist, data_dir, seed)
     store = open_store(s, out, pool, seed, fork=fork)
-    out = store.root
+    out, source = store.root, dnr_folder(out, s.level) if source is None else Path(source)
     engine.run(jobs(s, store.root, data_dir, seed, source))
     runs = {c.name: cell_run(out, s, pool, c, seed, source) for c in s.cells()}
     results = jsonable({"experiment": "dnr-sign", "study": s.to_dict()["design"], "seed": seed, "out": str(out),
