@@ -116,13 +116,18 @@ def network_name(epochs: int) -> str:
     return f"mnist_e{epochs}"
 
 
+def cell_folder(out: Path, name: str) -> Path:
+    """Where a cell's run folder sits inside the study's."""
+    return Path(out) / "cells" / name
+
+
 def open_store(s: SignStudy, out: Path, pool: draws.Pool, seed: int, cell: Optional[Cell] = None,
                fork: bool = False) -> RunStore:
     """The study's folder (`fork`: a sibling named by the fingerprint when `out` holds other settings), or one
     cell's (`cells/<name>`, same fingerprint: a cell is named by its folder)."""
     fingerprint = run_fingerprint("dnr-sign", s.to_dict(), seed,
                                   {"mnist": {"digest": data_digest(pool.images, pool.labels)}})
-    return RunStore(out if cell is None else Path(out) / "cells" / cell.name, fingerprint, fork, runtime.identity())
+    return RunStore(out if cell is None else cell_folder(out, cell.name), fingerprint, fork, runtime.identity())
 
 
 def network(store: RunStore, s: SignStudy, pool: draws.Pool, epochs: int, seed: int, source: Path):
@@ -176,7 +181,7 @@ def unit_path(root: Path, name: str) -> Path:
     """The file of a unit `unit_names` lists."""
     if name.startswith("cells/"):
         _, cell, rest = name.split("/", 2)
-        return unit_file(Path(root) / "cells" / cell, rest)
+        return unit_file(cell_folder(root, cell), rest)
     return unit_file(root, name)
 
 
@@ -237,7 +242,7 @@ def ledger_agreement(s: SignStudy, out: Path, source: Path) -> Optional[Dict]:
     corner = Cell(paper.epochs, paper.svm_train, "paper")
     if corner not in s.cells() or LAYER_SETS["paper"] != paper.feature_layers:
         return None
-    ours, theirs = Path(out) / "cells" / corner.name, Path(source)
+    ours, theirs = cell_folder(out, corner.name), Path(source)
     digest = "mnist/run0/defenses_digest"
     if not (unit_file(ours, digest).exists() and unit_file(theirs, digest).exists()):
         return None
