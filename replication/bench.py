@@ -64,21 +64,32 @@ def bench_svm(n_sv: int = 3000, dim: int = 200, classes: int = 10, batch: int = 
     return out
 
 
-def _dnr_like_scorer(sv_per_layer: int = 2000):
-    """Carlini's MNIST net (untrained) -> three layer SVMs -> combiner, with the fast protocol's sizes."""
+def synthetic_scorer(model, layers, defense: str = "dnr", support_vectors: int = 2000, dtype=None):
+    """The scorer of an NR (one SVM on the last of `layers`) or a DNR (an SVM per layer, a combiner on their
+    scores) over `model`, with random SVMs of `support_vectors` vectors each, float64 as the protocols' (timing only:
+    the work per input is the trained defense's at that many support vectors)."""
     import tensorflow as tf
 
-    from keras_models.dnr import FEATURE_LAYERS, build_mnist_net
     from replication.defenses import TFRBFSVM, Scorer, layer_outputs, with_reject
     rng = np.random.default_rng(0)
-    model = build_mnist_net()
-    ext = layer_outputs(model, FEATURE_LAYERS["mnist"])
-    layers = [TFRBFSVM.from_arrays(rng.random((sv_per_layer, d)), rng.normal(size=(sv_per_layer, 10)),
-                                   np.zeros(10), g) for d, g in ((200, 1e-3), (200, 1e-2), (10, 1e-2))]
-    combiner = TFRBFSVM.from_arrays(rng.normal(size=(sv_per_layer, 30)), rng.normal(size=(sv_per_layer, 10)),
-                                    np.zeros(10), 1.0)
-    return Scorer(lambda x: with_reject(combiner(tf.concat([s(f) for s, f in zip(layers, ext(x, training=False))], 1)),
+    dtype = dtype or tf.float64
+    ext = layer_outputs(model, layers if defense == "dnr" else layers[-1:])
+    dims = [int(np.prod(t.shape[1:])) for t in ext.outputs]
+    classes = int(model.output_shape[-1])
+    svms = [TFRBFSVM.from_arrays(rng.random((support_vectors, d)), rng.normal(size=(support_vectors, classes)),
+                                 np.zeros(classes), 1.0 / d, dtype) for d in dims]
+    if defense == "nr":
+        return Scorer(lambda x: with_reject(svms[0](ext(x, training=False)), 0.0), name="nr")
+    combiner = TFRBFSVM.from_arrays(rng.normal(size=(support_vectors, classes * len(dims))),
+                                    rng.normal(size=(support_vectors, classes)), np.zeros(classes), 1.0, dtype)
+    return Scorer(lambda x: with_reject(combiner(tf.concat([s(f) for s, f in zip(svms, ext(x, training=False))], 1)),
                                         0.0), name="dnr")
+
+
+def _dnr_like_scorer(sv_per_layer: int = 2000):
+    """Carlini's MNIST net (untrained) -> three layer SVMs -> combiner, with the fast protocol's sizes."""
+    from keras_models.dnr import FEATURE_LAYERS, build_mnist_net
+    return synthetic_scorer(build_mnist_net(), FEATURE_LAYERS["mnist"], "dnr", sv_per_layer)
 
 
 def bench_attack(batch: int = 100) -> Dict[str, float]:

@@ -67,3 +67,17 @@ def test_ratios_against_secml_name_their_figures():
     config = with_secml({"svm_train": 10000, "eps1": dict(row), "eps2": dict(row)}, MEASURED)
     assert config["eps1"]["speedup"] == 200.0 and config["eps1"]["float32_speedup"] == 400.0
     assert config["secml_figures"].startswith("measured here")
+
+
+def test_synthetic_scorers_have_the_defenses_shape_and_reject_column():
+    """The timing stand-ins of benchmarks/attack_unit_costs.py: NR reads the last layer only, DNR every layer and a
+    combiner; both give class scores and the reject score last, for the PGD to iterate on."""
+    import tensorflow as tf
+
+    from keras_models.dnr import FEATURE_LAYERS, build_mnist_net
+    from replication.bench import synthetic_scorer
+    model = build_mnist_net()
+    x = tf.constant(np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32))
+    for defense in ("nr", "dnr"):
+        scores = synthetic_scorer(model, FEATURE_LAYERS["mnist"], defense, support_vectors=7)(x).numpy()
+        assert scores.shape == (3, 11) and np.all(scores[:, -1] == 0.0) and np.isfinite(scores).all()

@@ -96,7 +96,11 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
     assert left["mnist/run2/dnr/double_init/eps3"] == 100.0         # the same check on the same model first
     assert left["mnist/run2/dnn/double_init/eps3"] == 55.0          # else the check on any model
     assert left["mnist/run0/dnr/eps1"] == pytest.approx(849.0 / 8)  # another run's unit counts as not done
-    assert left["cifar10/run0/dnr/eps0.4"] is None                  # never measured
+    assert left["cifar10/run0/dnr/double_init/eps0.4"] == pytest.approx(100.0 * ledger.CIFAR_OVER_MNIST["dnr"])
+    assert left["cifar10/run0/nr/eps0.4"] == pytest.approx(50.0 * ledger.CIFAR_OVER_MNIST["nr"])  # MNIST's, scaled
+    assert left["cifar10/run0/defenses"] is None                    # never measured, no MNIST twin to scale
+    by_dataset = got.hours_left_by_dataset()
+    assert set(by_dataset) == {"mnist", "cifar10"} and sum(by_dataset.values()) == pytest.approx(got.hours_left()[0])
     assert str(root) in ledger.render([got])
 
 

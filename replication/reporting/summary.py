@@ -137,6 +137,7 @@ def glance_sign(r: Dict, link: str) -> List[str]:
     return [f"In one line ([the study]({link})): {sign_report.headline(r)}."]
 
 
+DATASETS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 GLANCES = {"dnr": glance_dnr, "background": glance_background, "dnr-sign": glance_sign}
 
 
@@ -150,7 +151,10 @@ def glance(root: Path = Path("reports")) -> List[str]:
         state = ledger.status(experiment, variant, root)
         hours, unknown = state.hours_left()
         title = TITLES[experiment] + (f" ({variant})" if variant else "")
-        left = (f"{state.done} of {len(state.units)} units done; left: ~{hours:.1f} CPU-hours at one thread"
+        by_dataset = state.hours_left_by_dataset()
+        split = (" (" + ", ".join(f"{DATASETS[d]} ~{h:.1f}" for d, h in by_dataset.items()) + ")"
+                 if len(by_dataset) > 1 else "")
+        left = (f"{state.done} of {len(state.units)} units done; left: ~{hours:.1f} CPU-hours at one thread{split}"
                 + (f" and {unknown} units never timed here" if unknown else ""))
         results = folder / "results.json"
         if not results.exists():

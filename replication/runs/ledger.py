@@ -43,6 +43,12 @@ REFERENCE_SECONDS["dnr-sign"] = {
     "mnist_e*/network": 885.0 * 3 / 50, "params/*": 376.0, "mnist/run*/defenses": 376.0,
     **{k: v / 2 for k, v in REFERENCE_SECONDS["dnr"].items() if k.startswith("mnist/run*/") and "/dnn/" not in k}}
 REFERENCE_FACTOR = {"authors-layers": {"dnr": 95 * 60 / 4700}}  # the authors' 1,600-d pool2 SVM: a run ~95 min
+# One iteration of the paper's PGD on CIFAR-10 over one on MNIST, per model (paper networks and layers, SVMs of
+# 10,000 support vectors, batch 100, float64 search), timed by benchmarks/attack_unit_costs.py on the "AMD EPYC"
+# machine, one thread, quiet (2026-12-06): 3.95 / 0.293 s (DNN), 3.98 / 0.376 s (NR), 10.28 / 0.625 s (DNR). A
+# CIFAR-10 attack unit, never run here, is estimated as the MNIST unit of the same kind and model times this ratio
+# (same test images, iterations and batches; it assumes as many iterations on CIFAR-10 as on MNIST).
+CIFAR_OVER_MNIST = {"dnn": 13.5, "nr": 10.6, "dnr": 16.4}
 
 
 def folder(experiment: str, variant: str = "", level: str = "paper", root: Path = ROOT) -> Path:
@@ -116,6 +122,16 @@ class FolderStatus:
         known = [u.seconds for u in self.left if u.seconds is not None]
         return sum(known) / 3600.0, len(self.left) - len(known)
 
+    def hours_left_by_dataset(self) -> Dict[str, float]:
+        """`hours_left` split by the dataset a unit's name starts with (DNR: mnist, cifar10); empty for folders
+        whose units name no dataset."""
+        out: Dict[str, float] = {}
+        for u in self.left:
+            dataset = u.name.split("/")[0]
+            if dataset in ("mnist", "cifar10"):
+                out[dataset] = out.get(dataset, 0.0) + (u.seconds or 0.0) / 3600.0
+        return out
+
 
 def read_unit(path: Path, run_hash: Optional[str]) -> Tuple[bool, Optional[float]]:
     """(finished by this run, seconds) of a unit file."""
@@ -173,7 +189,8 @@ def unit_location(experiment: str, path: Path, name: str) -> Path:
 
 def estimate(units: List[UnitState], experiment: str, variant: str) -> None:
     """Fill in the seconds of units left: the mean of the folder's finished units of the same kind and model, else
-    of the same kind, else the reference measurement of that kind (`REFERENCE_SECONDS`, scaled for the variant)."""
+    of the same kind, else the reference measurement of that kind (`REFERENCE_SECONDS`, scaled for the variant);
+    a CIFAR-10 attack unit without either, from its MNIST twin (`CIFAR_OVER_MNIST`)."""
     measured: Dict[str, List[float]] = {}
     for u in units:
         if u.done and u.seconds is not None:
@@ -184,14 +201,26 @@ def estimate(units: List[UnitState], experiment: str, variant: str) -> None:
     for u in units:
         if u.done:
             continue
-        k = kind(u.name)
-        known = next((key for key in (kind(u.name, by_model=True), k) if key in measured), None)
-        if known:
-            u.seconds = sum(measured[known]) / len(measured[known])
-        elif k in reference:
-            u.seconds = reference[k] * (1.0 if k.endswith("network") else factor)
-        elif k.endswith("_digest") or k.endswith("/equality"):
-            u.seconds = 0.0  # seconds at most: a few probe images
+        u.seconds = known_seconds(u.name, measured, reference, factor)
+        model = next((m for m in CIFAR_OVER_MNIST if f"/{m}/" in u.name), None)
+        if u.seconds is None and u.name.startswith("cifar10/") and model:
+            mnist = known_seconds("mnist/" + u.name.split("/", 1)[1], measured, reference, factor)
+            u.seconds = None if mnist is None else mnist * CIFAR_OVER_MNIST[model]
+
+
+def known_seconds(name: str, measured: Dict[str, List[float]], reference: Dict[str, float],
+                  factor: float) -> Optional[float]:
+    """A unit's seconds from the folder's measured units of its kind (same model first), else the reference
+    measurement of its kind; None when neither says."""
+    k = kind(name)
+    known = next((key for key in (kind(name, by_model=True), k) if key in measured), None)
+    if known:
+        return sum(measured[known]) / len(measured[known])
+    if k in reference:
+        return reference[k] * (1.0 if k.endswith("network") else factor)
+    if k.endswith("_digest") or k.endswith("/equality"):
+        return 0.0  # seconds at most: a few probe images
+    return None
 
 
 def render(rows: List[FolderStatus]) -> str:
