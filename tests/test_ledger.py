@@ -170,11 +170,17 @@ def test_a_fresh_clone_of_a_finished_run_builds_no_svm_and_computes_nothing(dnr_
 
 @pytest.mark.parametrize("keep_network", [True, False], ids=["network-kept", "network-retrained"])
 def test_a_fresh_clone_refits_the_svms_proves_them_and_recomputes_a_lost_unit_equal(dnr_smoke_run, data_dir,
-                                                                                    tmp_path, keep_network):
+                                                                                    tmp_path, keep_network,
+                                                                                    monkeypatch):
     """A unit left to compute needs the run's models: without its SVMs (git keeps none), and even without its
-    network, they are rebuilt, proven equal to the ones its units were computed with (same threads), and the unit
-    comes out equal."""
+    network, they are rebuilt with the SVM parameters the defenses unit chose (no second cross-validation), proven
+    equal to the ones its units were computed with (same threads), and the unit comes out equal."""
     from replication.dnr import experiment
+    from replication.runs import stages
+
+    def no_second_choice(*args, **kwargs):
+        raise AssertionError("the refit chose the SVM parameters again instead of reading the defenses unit's")
+    monkeypatch.setattr(stages, "choose_params", no_second_choice)
     out, _ = dnr_smoke_run
     clone = copy_run(out, tmp_path / "clone", keep_models=keep_network)
     lost = clone / "units" / "mnist" / "run0" / "dnr" / "eps1.json"

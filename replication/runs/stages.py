@@ -143,21 +143,20 @@ def defenses_of(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: ke
     paths = {name: store.path(f"models/{p.name}_run{run}_{name}") for name in ("nr", "dnr")}
     val = draws.pixels(pool.images[draw["validation"]])
     fitted: Dict = {}
-    fixed = params
 
-    def compute():
+    def compute(chosen: Optional[Dict] = None):
         y = pool.labels[draw["svm_train"]]
         dnr = DNR(model, layers, [(1.0, 1.0)] * len(layers), (1.0, 1.0), protocol.stacking_folds, seed)
         train = dnr.features(draws.pixels(pool.images[draw["svm_train"]]))
-        params = fixed or choose_params(p, train, y, protocol.stacking_folds, seed)
-        dnr = DNR(model, layers, params["layers"], params["combiner"], protocol.stacking_folds, seed)
+        chosen = chosen or params or choose_params(p, train, y, protocol.stacking_folds, seed)
+        dnr = DNR(model, layers, chosen["layers"], chosen["combiner"], protocol.stacking_folds, seed)
         dnr.fit_features(train, y)
-        nr = NR(model, layers[-1], *params["nr"]).fit_features(train[-1:], y)
+        nr = NR(model, layers[-1], *chosen["nr"]).fit_features(train[-1:], y)
         for name, defense in (("nr", nr), ("dnr", dnr)):
             defense.set_threshold(val, protocol.reject_rate)
             defense.save(paths[name], include_model=False)
         fitted.update(nr=nr, dnr=dnr)
-        return {"params": params, "theta": {"nr": nr.theta, "dnr": dnr.theta},
+        return {"params": chosen, "theta": {"nr": nr.theta, "dnr": dnr.theta},
                 "support_vectors": {"nr": int(nr.svm.estimators_[0].support_vectors_.shape[0])}}
 
     info = store.unit(f"{p.name}/run{run}/defenses", compute)
@@ -165,7 +164,9 @@ def defenses_of(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: ke
     def models() -> Tuple[NR, DNR]:
         if "proven" not in fitted:
             if "nr" not in fitted and not all((path / "state.joblib").exists() for path in paths.values()):
-                compute()  # the ledger keeps no SVMs: refit them, proven equal to the run's by their digest below
+                # the ledger keeps no SVMs: refit them with the parameters the unit chose (no second
+                # cross-validation), proven equal to the run's by their digest below
+                compute(info["params"])
             nr = fitted.get("nr") or NR.load(paths["nr"], model)
             dnr = fitted.get("dnr") or DNR.load(paths["dnr"], model)
             verified(store, f"{p.name}/run{run}/defenses_digest", defenses_digest(nr, dnr, val[:PROBES]))
