@@ -59,6 +59,22 @@ def test_main_effects_name_the_factor_that_moves_the_difference():
     assert effects["svm_train"]["estimate"] == 0.0 and effects["layers"]["estimate"] == 0.0
     line = sign_report.headline({"study": dataclasses.asdict(s), "effects": {"paper": effects}})
     assert line.index("network epochs") < line.index("SVM training digits") and "moves it" in line
+    both = sign_report.headline({"study": dataclasses.asdict(s), "effects": {"paper": effects, "restart": effects}})
+    assert both.startswith(line.split(": ")[0]) and both.count("network epochs") == 2 and "with the restart" in both
+
+
+def test_interactions_are_the_design_contrasts_and_leave_the_main_effects_alone():
+    """DNR - NR of +1 where epochs and layers are both at their higher or both at their lower level, -1 otherwise:
+    a pure epochs x layers interaction of +200 points (the epochs effect is +200 with the authors' layers and -200
+    with the paper's: half their difference), every main effect and every other interaction 0."""
+    s = sign.study("paper")
+    same = lambda c: (c.epochs == 50) == (c.layers == "authors")  # noqa: E731
+    per_digit = {c.name: np.full(40, 1.0 if same(c) else -1.0) for c in s.cells()}
+    joint = sign.interactions(s, per_digit)
+    assert set(joint) == {"epochs x svm_train", "epochs x layers", "svm_train x layers", "epochs x svm_train x layers"}
+    assert joint["epochs x layers"]["estimate"] == pytest.approx(200.0)
+    assert all(v["estimate"] == 0.0 for k, v in joint.items() if k != "epochs x layers")
+    assert all(v["estimate"] == 0.0 for v in sign.main_effects(s, per_digit).values())
 
 
 @pytest.mark.data
@@ -73,9 +89,12 @@ def test_smoke_study_adopts_resumes_and_lists_its_units(dnr_smoke_run, data_dir,
     first = sign.run(s, out, str(data_dir), 0)
     # the 1-epoch network is the DNR smoke run's (same data, seed and training): adopted, not trained again
     assert (out / "models" / "mnist_e1_dnn.keras").read_bytes() == (source / "models" / "mnist_dnn.keras").read_bytes()
-    assert set(first["cells"]) == {c.name for c in s.cells()} and set(first["effects"]["paper"]) == set(s.factors())
+    assert set(first["cells"]) == {c.name for c in s.cells()}
+    assert set(first["effects"]["paper"]) == set(s.factors()) | {"epochs x svm_train", "epochs x layers",
+                                                               "svm_train x layers", "epochs x svm_train x layers"}
     report = (out / "report.md").read_text()
-    assert "Main effects" in report and "In one line" in report and "Cross-check" in report
+    assert all(words in report for words in ("Main effects", "Interactions", "In one line", "Where the effects come "
+                                             "from", "Cross-check"))
     # the cell at the DNR run's settings is that run's run 0: same NR/DNR, same outcome on every digit
     check = first["ledger_agreement"]
     assert check["cell"] == "e1-s200-paper" and check["defenses_digest_differences"] == []
@@ -130,3 +149,11 @@ def test_the_study_computed_job_by_job_is_the_in_process_one(dnr_smoke_run, data
     assert len(written) == len([n for n in sign.unit_names(s) if not n.endswith("/network")])
     in_process = sign.run(s, tmp_path / "one", str(data_dir), 0, source=source)
     assert json.dumps(by_jobs["cells"], sort_keys=True) == json.dumps(in_process["cells"], sort_keys=True)
+
+
+def test_the_report_names_the_cell_farthest_from_the_others():
+    cells = {name: {"paper": {"dnr_minus_nr": {"estimate": v, "low": v - 1, "high": v + 1, "n": 500,
+                                               "method": "bootstrap"}}}
+             for name, v in (("a", 0.5), ("b", -12.0), ("c", 2.0), ("d", -1.0))}
+    line = sign_report.extreme_cell(cells, "paper")
+    assert "cell b" in line and "-12.0 points" in line and "the other 3 span -1.0 to 2.0" in line

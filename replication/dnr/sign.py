@@ -210,9 +210,25 @@ def main_effects(s: SignStudy, per_digit: Dict[str, np.ndarray]) -> Dict[str, Di
     return out
 
 
+def interactions(s: SignStudy, per_digit: Dict[str, np.ndarray]) -> Dict[str, Dict]:
+    """Each interaction of two or three factors (the 2^3 design's contrasts, levels coded -1 / +1): how much a
+    factor's main effect changes with the level of the other(s), on the main effects' scale (for two factors: half
+    the difference between one factor's effect at the other's higher and at its lower level), per digit, with a
+    paired bootstrap. Keys: the factors joined by ' x '."""
+    factors, cells = s.factors(), s.cells()
+    out = {}
+    for size in range(2, len(factors) + 1):
+        for group in itertools.combinations(factors, size):
+            sign = lambda c: np.prod([1.0 if getattr(c, f) == factors[f][1] else -1.0 for f in group])  # noqa: E731
+            contrast = sum(sign(c) * per_digit[c.name] for c in cells) * 2.0 / len(cells)
+            out[" x ".join(group)] = as_dict(stats.bootstrap_mean(contrast))
+    return out
+
+
 def effects(s: SignStudy, runs: Dict[str, Run], restart: bool) -> Dict[str, Dict]:
-    """`main_effects` of the cells' runs, DNR - NR averaged over eps > 0."""
-    return main_effects(s, {c.name: differences(runs[c.name], restart).mean(1) for c in s.cells()})
+    """`main_effects` and `interactions` of the cells' runs, DNR - NR averaged over eps > 0."""
+    per_digit = {c.name: differences(runs[c.name], restart).mean(1) for c in s.cells()}
+    return {**main_effects(s, per_digit), **interactions(s, per_digit)}
 
 
 def summarise(s: SignStudy, runs: Dict[str, Run]) -> Dict:

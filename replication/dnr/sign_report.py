@@ -19,14 +19,37 @@ def moved(effect: Interval) -> str:
 
 
 def headline(results: Dict) -> str:
-    """One line: each factor's effect on DNR - NR under the paper's attack, the largest first, with the rule's
-    verdict."""
-    design = results["study"]
-    effects = sorted(((f, interval(e)) for f, e in results["effects"]["paper"].items()),
-                     key=lambda kv: -abs(kv[1].estimate))
-    parts = [f"{FACTOR_WORDS[f]} ({design[f][0]} -> {design[f][1]}) {e.text(1)} points, {moved(e)}"
-             for f, e in effects]
-    return f"effect on DNR - NR, the paper's attack, {effects[0][1].n} paired test digits: " + "; ".join(parts)
+    """One line: each factor's effect on DNR - NR, the largest under the paper's attack first, with the rule's
+    verdict, under the paper's attack and (where the results hold it) with the restart."""
+    design, effects = results["study"], results["effects"]
+    order = sorted((f for f in effects["paper"] if f in FACTOR_WORDS),
+                   key=lambda f: -abs(interval(effects["paper"][f]).estimate))
+    n = interval(effects["paper"][order[0]]).n
+    parts = []
+    for attack in (a for a in ATTACKS if a in effects):
+        words = "; ".join(f"{FACTOR_WORDS[f]} ({design[f][0]} -> {design[f][1]}) "
+                          f"{interval(effects[attack][f]).text(1)} points, {moved(interval(effects[attack][f]))}"
+                          for f in order)
+        parts.append(f"{ATTACKS[attack]}: {words}")
+    return f"effect on DNR - NR, {n} paired test digits, " + "; ".join(parts)
+
+
+def extreme_cell(cells: Dict, attack: str) -> str:
+    """The cell whose DNR - NR lies farthest from the others' mean, and the range the others span."""
+    values = {name: interval(c[attack]["dnr_minus_nr"]).estimate for name, c in cells.items()}
+
+    def distance(name: str) -> float:
+        rest = [v for k, v in values.items() if k != name]
+        return abs(values[name] - sum(rest) / len(rest))
+    far = max(values, key=distance)
+    rest = [v for k, v in values.items() if k != far]
+    return (f"{ATTACKS[attack]}, cell {far} lies farthest from the others ({values[far]:.1f} points; the other "
+            f"{len(rest)} span {min(rest):.1f} to {max(rest):.1f})")
+
+
+def cell_order(cell: Dict, design: Dict) -> tuple:
+    """The design's order: epochs, then SVM digits, then layers, each in the order of its levels."""
+    return tuple(list(design[f]).index(cell[f]) for f in FACTOR_WORDS)
 
 
 def section(results: Dict) -> List[str]:
@@ -43,7 +66,7 @@ def section(results: Dict) -> List[str]:
              "(bootstrap).", "",
              "| cell | epochs | SVM digits | layers | theta NR / DNR | DNR - NR, paper's attack | with the restart |",
              "|---|---|---|---|---|---|---|"]
-    for name, c in results["cells"].items():
+    for name, c in sorted(results["cells"].items(), key=lambda kv: cell_order(kv[1], design)):
         theta = f"{c['theta']['nr']:.3f} / {c['theta']['dnr']:.3f}"
         lines.append(f"| {name} | {c['epochs']} | {c['svm_train']:,} | {c['layers']} | {theta} | "
                      f"{interval(c['paper']['dnr_minus_nr']).text(1)} | "
@@ -55,6 +78,15 @@ def section(results: Dict) -> List[str]:
         cells = [interval(results["effects"][a][factor]) for a in ATTACKS]
         lines.append(f"| {FACTOR_WORDS[factor]} | {low} -> {high} | "
                      + " | ".join(f"{e.text(1)} ({moved(e)})" for e in cells) + " |")
+    joint = [k for k in results["effects"]["paper"] if " x " in k]
+    if joint:
+        lines += ["", "Interactions (how much one factor's effect depends on the others' levels, on the same scale; "
+                  "same rule):", "", "| factors | paper's attack | with the restart |", "|---|---|---|"]
+        for key in joint:
+            cells = [interval(results["effects"][a][key]) for a in ATTACKS]
+            lines.append(f"| {' x '.join(FACTOR_WORDS[f] for f in key.split(' x '))} | "
+                         + " | ".join(f"{e.text(1)} ({moved(e)})" for e in cells) + " |")
+    lines += ["", "Where the effects come from: " + "; ".join(extreme_cell(results["cells"], a) for a in ATTACKS) + "."]
     check = results.get("ledger_agreement")
     if check:
         diffs = check["defenses_digest_differences"]
