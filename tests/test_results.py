@@ -76,3 +76,15 @@ def test_data_digest_is_content_not_location():
     a = np.arange(12, dtype=np.uint8).reshape(3, 4)
     assert data_digest(a) == data_digest(a.copy()) != data_digest(a[::-1].copy())
     assert data_digest(a) != data_digest(a.astype(np.int64))
+
+
+def test_reports_keep_each_array_of_numbers_on_one_line_and_strings_untouched(tmp_path):
+    """results.json stays readable and small: a per-sample list is one line, not one line per number; nested
+    arrays keep a line per row; the content round-trips exactly, strings that look like arrays included."""
+    data = {"per_sample": [0.1, -2e-07, 3, True, None], "rows": [[1, 2], [3, 4]], "text": ["[1,2]", "a,\nb"],
+            "empty": []}
+    write_json(tmp_path / "r.json", data)
+    text = (tmp_path / "r.json").read_text()
+    assert '"per_sample": [0.1, -2e-07, 3, true, null]' in text and "[1, 2]" in text
+    assert json.loads(text) == data
+    assert len(text.splitlines()) == 12

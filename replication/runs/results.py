@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -35,16 +36,24 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+# an array of numbers (or true/false/null) as json.dumps(indent=...) spreads it, one line per item: it starts with
+# a line break, which no JSON string holds, so text inside strings never matches
+_SCALAR = r"(?:-?(?:\d[\d.eE+-]*|Infinity)|NaN|true|false|null)"
+_SCALAR_ARRAY = re.compile(rf"\[\n\s*{_SCALAR}(?:,\n\s*{_SCALAR})*\n\s*\]")
+
+
 def write_json(path: Path, data: Any, compact: bool = False) -> None:
     """Atomic JSON write: a kill mid-write never leaves a half file behind. `compact`: no indentation (unit files,
-    which the ledger keeps in git by the hundred)."""
+    which the ledger keeps in git by the hundred); else indented, with each array of numbers on one line (a
+    per-sample list stays one line, not a thousand)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         if compact:
             json.dump(jsonable(data), fh, sort_keys=True, separators=(",", ":"))
         else:
-            json.dump(jsonable(data), fh, indent=2, sort_keys=True)
+            text = json.dumps(jsonable(data), indent=2, sort_keys=True)
+            fh.write(_SCALAR_ARRAY.sub(lambda m: re.sub(r"\s+", "", m.group(0)).replace(",", ", "), text))
     os.replace(tmp, path)
 
 
