@@ -88,3 +88,16 @@ def test_reports_keep_each_array_of_numbers_on_one_line_and_strings_untouched(tm
     assert '"per_sample": [0.1, -2e-07, 3, true, null]' in text and "[1, 2]" in text
     assert json.loads(text) == data
     assert len(text.splitlines()) == 12
+
+
+def test_float32_arrays_are_written_short_and_read_back_exactly(tmp_path):
+    """Scores and images are float32: written as the shortest decimals that read back as the same float32 (not
+    float64's 17 digits of the widened value), so a unit is smaller and loses nothing."""
+    from replication.runs.results import jsonable
+    values = np.random.default_rng(0).normal(size=(50, 11)).astype(np.float32)
+    values[0, :4] = [np.nan, np.inf, 1e-30, -0.0]
+    write_json(tmp_path / "u.json", {"scores": values}, compact=True)
+    back = np.asarray(json.loads((tmp_path / "u.json").read_text())["scores"], np.float32)
+    assert np.array_equal(back, values, equal_nan=True) and np.signbit(back[0, 3])
+    assert len((tmp_path / "u.json").read_text()) < 0.7 * len(json.dumps(values.tolist()))
+    assert jsonable(np.array([0.1], np.float64)) == [0.1] and jsonable(np.float32(0.5)) == 0.5  # others as before

@@ -22,13 +22,18 @@ FINGERPRINT_FILE = "fingerprint.json"
 
 
 def jsonable(obj: Any) -> Any:
-    """Plain JSON types (tuples become lists, NumPy values Python ones, typed records their `to_dict()`)."""
+    """Plain JSON types (tuples become lists, NumPy values Python ones, float32 arrays their shortest exact
+    decimals, typed records their `to_dict()`)."""
     if hasattr(obj, "to_dict") and not isinstance(obj, type):
         return jsonable(obj.to_dict())
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray) and obj.dtype == np.float32:
+        # each value as the shortest decimal that reads back as the same float32 (e.g. scores, images): the float64
+        # repr of a widened float32 needs ~17 digits; read back as float32, nothing is lost
+        return obj.astype(str).astype(np.float64).tolist()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):
