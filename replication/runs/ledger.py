@@ -26,7 +26,7 @@ CAMPAIGN: Tuple[Tuple[str, str], ...] = (("dnr", ""), ("dnr", "authors-layers"),
 # Seconds per unit at one thread on the "Intel(R) Xeon(R) Processor" machines here, measured by earlier paper-count
 # runs (DNR MNIST run 0: stage times of 5,604 s; background split 0 and the Carlini stage, whose two models, 2,768 s,
 # train in the first attack's job), used until the folder's own units give a measurement. Keys are unit kinds
-# (`kind`). CIFAR-10's units at the paper's counts have never run here: they stay without an estimate.
+# (`kind`). CIFAR-10's units at the paper's counts have never run here: see `CIFAR_OVER_MNIST` below.
 REFERENCE_SECONDS: Dict[str, Dict[str, float]] = {
     "dnr": {"mnist/network": 885.0, "mnist/run*/defenses": 376.0, "mnist/run*/dnn/eps*": 880.0 / 8,
             "mnist/run*/nr/eps*": 692.0 / 8, "mnist/run*/dnr/eps*": 849.0 / 8,
