@@ -198,56 +198,51 @@ def as_dict(interval: Interval) -> Dict:
     return dataclasses.asdict(interval)
 
 
+def contrast(s: SignStudy, per_digit: Dict[str, np.ndarray], group: Tuple[str, ...]) -> Dict:
+    """The 2^3 design's contrast of `group` (levels coded -1 / +1): the mean over the cells whose product of signs
+    is +1 minus the mean over those where it is -1, per digit, with a paired bootstrap over the digits the cells
+    share. One factor: its main effect (its higher level's cells minus its lower level's); two or three: their
+    interaction on the same scale (for two, half the difference between one factor's effect at the other's higher
+    and at its lower level)."""
+    factors = s.factors()
+    sign = lambda c: np.prod([1.0 if getattr(c, f) == factors[f][1] else -1.0 for f in group])  # noqa: E731
+    side = lambda k: np.mean([per_digit[c.name] for c in s.cells() if sign(c) == k], 0)  # noqa: E731
+    return as_dict(stats.bootstrap_mean(side(1.0) - side(-1.0)))
+
+
 def main_effects(s: SignStudy, per_digit: Dict[str, np.ndarray]) -> Dict[str, Dict]:
-    """Each factor's main effect on DNR - NR: from each cell's per-digit DNR - NR (`per_digit`, by cell name), the
-    mean over the cells at the factor's higher level minus the mean over those at its lower level, per digit, with a
-    paired bootstrap over the digits the cells share."""
-    out = {}
-    for factor, (low, high) in s.factors().items():
-        at = lambda level: np.mean([per_digit[c.name] for c in s.cells()  # noqa: E731
-                                    if getattr(c, factor) == level], 0)
-        out[factor] = as_dict(stats.bootstrap_mean(at(high) - at(low)))
-    return out
+    """Each factor's main effect on DNR - NR (`contrast`), from each cell's per-digit DNR - NR (by cell name)."""
+    return {factor: contrast(s, per_digit, (factor,)) for factor in s.factors()}
 
 
 def interactions(s: SignStudy, per_digit: Dict[str, np.ndarray]) -> Dict[str, Dict]:
-    """Each interaction of two or three factors (the 2^3 design's contrasts, levels coded -1 / +1): how much a
-    factor's main effect changes with the level of the other(s), on the main effects' scale (for two factors: half
-    the difference between one factor's effect at the other's higher and at its lower level), per digit, with a
-    paired bootstrap. Keys: the factors joined by ' x '."""
-    factors, cells = s.factors(), s.cells()
-    out = {}
-    for size in range(2, len(factors) + 1):
-        for group in itertools.combinations(factors, size):
-            sign = lambda c: np.prod([1.0 if getattr(c, f) == factors[f][1] else -1.0 for f in group])  # noqa: E731
-            contrast = sum(sign(c) * per_digit[c.name] for c in cells) * 2.0 / len(cells)
-            out[" x ".join(group)] = as_dict(stats.bootstrap_mean(contrast))
-    return out
-
-
-def effects(s: SignStudy, runs: Dict[str, Run], restart: bool) -> Dict[str, Dict]:
-    """`main_effects` and `interactions` of the cells' runs, DNR - NR averaged over eps > 0."""
-    per_digit = {c.name: differences(runs[c.name], restart).mean(1) for c in s.cells()}
-    return {**main_effects(s, per_digit), **interactions(s, per_digit)}
+    """Each interaction of two or three factors (`contrast`): how much a factor's main effect changes with the
+    level of the other(s). Keys: the factors joined by ' x '."""
+    factors = s.factors()
+    return {" x ".join(group): contrast(s, per_digit, group)
+            for size in range(2, len(factors) + 1) for group in itertools.combinations(factors, size)}
 
 
 def summarise(s: SignStudy, runs: Dict[str, Run]) -> Dict:
     """Per cell: parameters, thetas, accuracy per eps and DNR - NR (mean over eps > 0, and per eps), under the
-    paper's attack and with the restart; per factor its main effect."""
-    cells = {}
+    paper's attack and with the restart; per factor its main effect, and the interactions."""
+    cells: Dict[str, Dict] = {}
+    per_digit: Dict[str, Dict[str, np.ndarray]] = {"paper": {}, "restart": {}}
     for c in s.cells():
         run = runs[c.name]
         cell = {"epochs": c.epochs, "svm_train": c.svm_train, "layers": c.layers, "theta": run.defenses["theta"],
                 "equality": run.equality}
         for restart in (False, True):
             d = differences(run, restart)
+            per_digit["restart" if restart else "paper"][c.name] = d.mean(1)
             cell["restart" if restart else "paper"] = {
                 "dnr_minus_nr": as_dict(stats.bootstrap_mean(d)),
                 "per_eps": [as_dict(stats.bootstrap_mean(d[:, j])) for j in range(d.shape[1])],
                 "accuracy": {m: [100.0 * float(claims.correct(run, m, i, restart).mean())
                                  for i in range(len(s.eps_grid))] for m in DEFENSES}}
         cells[c.name] = cell
-    return {"cells": cells, "effects": {"paper": effects(s, runs, False), "restart": effects(s, runs, True)}}
+    return {"cells": cells, "effects": {attack: {**main_effects(s, d), **interactions(s, d)}
+                                        for attack, d in per_digit.items()}}
 
 
 def ledger_agreement(s: SignStudy, out: Path, source: Path) -> Optional[Dict]:
