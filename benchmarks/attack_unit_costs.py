@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 MODELS = ("dnn", "nr", "dnr")
@@ -23,16 +22,11 @@ MODELS = ("dnn", "nr", "dnr")
 
 def iteration_seconds(attack, x, y, repeats: int) -> float:
     """Median seconds of one `RejectPGD` iteration on the batch (x, y), after a warm-up that traces it."""
-    import numpy as np
     import tensorflow as tf
+
+    from replication.bench import _timeit
     args = (tf.constant(x), tf.constant(x), tf.constant(y), tf.constant(1.0), tf.fill([len(x)], 1e9))
-    attack._iterate(*args)[0].numpy()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        attack._iterate(*args)[0].numpy()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return _timeit(lambda: attack._iterate(*args)[0].numpy(), repeats)
 
 
 def main() -> None:
