@@ -76,9 +76,6 @@ def default_protocol() -> str:
     return "paper" if runtime.has_gpu() else "fast"
 
 
-LEDGER = Path("reports")  # the paper protocols' run folders, kept in git (units, small networks, reports)
-
-
 def variant(args: argparse.Namespace) -> str:
     """The protocol variant a command runs ('' for the protocol as it is): DNR's authors' layers, background's
     published letters."""
@@ -93,7 +90,9 @@ def default_folder(args: argparse.Namespace, level: str) -> Path:
     """`reports/<experiment>/paper[-<variant>]` for the paper protocol (the ledger, kept in git: a fresh clone
     resumes it), else `results/<experiment>/<protocol>[-<variant>]`."""
     name = level + (f"-{variant(args)}" if variant(args) else "")
-    return (LEDGER if level == "paper" else Path("results")) / args.experiment / name
+    from replication.runs import ledger
+
+    return (ledger.ROOT if level == "paper" else Path("results")) / args.experiment / name
 
 
 SCOPE_OPTIONS = {"background": ("splits", "carlini"), "dnr": ("runs", "datasets"), "unified": (), "dnr-sign": ()}

@@ -71,6 +71,28 @@ def test_units_record_who_computed_them(tmp_path):
     assert store.computed_by_units() == [{"computed_by": {"host": "a", "threads": 2}, "units": 2}]
 
 
+def test_dirty_means_code_not_ledger_data(tmp_path):
+    import subprocess
+
+    from replication.runs.ledger import ROOT
+    from replication.runs.runtime import commit
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / ROOT).mkdir()
+    (tmp_path / ROOT / "unit.json").write_text("1")
+    (tmp_path / "code.py").write_text("x = 1")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    assert commit(tmp_path)["dirty"] is False
+    (tmp_path / ROOT / "unit.json").write_text("2")  # a unit written, not yet committed: data
+    assert commit(tmp_path)["dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2")
+    assert commit(tmp_path)["dirty"] is True
+
+
 def test_data_digest_is_content_not_location():
     from replication.runs.results import data_digest
     a = np.arange(12, dtype=np.uint8).reshape(3, 4)

@@ -10,6 +10,8 @@ from typing import Dict, List
 
 import numpy as np
 
+from replication.runs import ledger
+
 
 def partial(r: Dict) -> str:
     """', partial run: left out ...' for a run restricted to part of its protocol, else nothing."""
@@ -141,10 +143,9 @@ DATASETS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 GLANCES = {"dnr": glance_dnr, "background": glance_background, "dnr-sign": glance_sign}
 
 
-def glance(root: Path = Path("reports")) -> List[str]:
+def glance(root: Path = ledger.ROOT) -> List[str]:
     """The README's "results at a glance", from the ledger only: per paper-count run its headline rows, who
     computed them, and what is left (units, CPU-hours)."""
-    from replication.runs import ledger
     lines = [GLANCE_START, ""]
     for experiment, variant in ledger.CAMPAIGN:
         folder = ledger.folder(experiment, variant, root=root)
@@ -168,7 +169,7 @@ def glance(root: Path = Path("reports")) -> List[str]:
     return lines + [GLANCE_END]
 
 
-def rewrite_readme(path: Path, root: Path = Path("reports")) -> bool:
+def rewrite_readme(path: Path, root: Path = ledger.ROOT) -> bool:
     """Replace the README's results-at-a-glance block with `glance(root)`; True when it changed."""
     text = Path(path).read_text()
     start, end = text.index(GLANCE_START), text.index(GLANCE_END) + len(GLANCE_END)

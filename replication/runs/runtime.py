@@ -67,14 +67,17 @@ def device_description() -> str:
     return f"CPU: {cpu_model()}, {os.cpu_count()} cores"
 
 
-def commit() -> Dict[str, object]:
-    """The package's git commit and whether its tracked files differ from it ('unknown' outside a checkout)."""
-    root = Path(__file__).resolve().parents[1]
+def commit(root: Path = Path(__file__).resolve().parents[1]) -> Dict[str, object]:
+    """The git commit of the checkout at `root` and whether its tracked code differs from it ('unknown' outside a
+    checkout). Changes under the ledger (`reports/`) are data, not code, and do not count as dirty."""
+    from replication.runs.ledger import ROOT
+
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                f":(exclude){ROOT}"], cwd=root, capture_output=True, text=True, timeout=10,
+                               check=True).stdout.strip()
         return {"commit": sha, "dirty": bool(dirty)}
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown", "dirty": None}
