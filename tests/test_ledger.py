@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,8 @@ def test_a_cut_training_resumes_at_its_epoch_with_the_uncut_weights(tmp_path, mn
     for a, b in zip(uncut.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not (tmp_path / "cut.keras.partial").exists()
-    assert json.loads((tmp_path / "cut.keras.json").read_text())["done"] == 4
+    record = json.loads((tmp_path / "cut.keras.json").read_text())
+    assert record["done"] == 4 and record["cpu_seconds"] > 0  # CPU seconds of the cut and the resumed epochs
     assert isinstance(keras.models.load_model(tmp_path / "cut.keras"), keras.Model)
 
 
@@ -102,6 +104,19 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
     by_dataset = got.hours_left_by_dataset()
     assert set(by_dataset) == {"mnist", "cifar10"} and sum(by_dataset.values()) == pytest.approx(got.hours_left()[0])
     assert str(root) in ledger.render([got])
+
+
+def test_status_estimates_from_cpu_seconds_which_a_pause_does_not_stretch(tmp_path):
+    p = ledger.protocol_of("dnr", "")
+    root = ledger.folder("dnr", "", root=tmp_path)
+    store = RunStore(root, {"protocol": p.to_dict()})
+    store.unit("mnist/run0/nr/eps1", lambda: time.sleep(0.5))  # a unit paused (or waiting) half a second
+    saved = json.loads((root / "units" / "mnist/run0/nr/eps1.json").read_text())
+    assert saved["seconds"] >= 0.5 and saved["cpu_seconds"] < 0.25
+    write_json(root / "units" / "mnist/run0/nr/eps2.json",  # a unit from before CPU seconds: its wall seconds
+               {"result": 0, "seconds": 7.0, "fingerprint": store.hash})
+    left = {u.name: u.seconds for u in ledger.status("dnr", "", root=tmp_path).left}
+    assert left["mnist/run1/nr/eps1"] == pytest.approx((saved["cpu_seconds"] + 7.0) / 2)
 
 
 def test_status_command_runs(capsys):

@@ -133,12 +133,18 @@ class FolderStatus:
         return out
 
 
+def cpu_seconds(record: Dict) -> Optional[float]:
+    """The CPU seconds a unit or training took; its wall seconds when it predates their count (the ledger's units
+    before 2026-12-06, whose wall time a paused or crowded run stretched)."""
+    return record.get("cpu_seconds", record.get("seconds"))
+
+
 def read_unit(path: Path, run_hash: Optional[str]) -> Tuple[bool, Optional[float]]:
     """(finished by this run, seconds) of a unit file."""
     if not path.exists():
         return False, None
     saved = json.loads(path.read_text())
-    return saved.get("fingerprint") == run_hash, saved.get("seconds")
+    return saved.get("fingerprint") == run_hash, cpu_seconds(saved)
 
 
 def network_state(path: Path, name: str) -> Tuple[UnitState, str]:
@@ -147,7 +153,7 @@ def network_state(path: Path, name: str) -> Tuple[UnitState, str]:
     dataset = name.split("/")[0]
     model = path / network_file(dataset)
     record = training_record(model)
-    seconds = json.loads(record.read_text()).get("seconds") if record.exists() else None
+    seconds = cpu_seconds(json.loads(record.read_text())) if record.exists() else None
     partial = partial_folder(model) / "epochs.json"
     cut = ""
     if partial.exists():

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -104,6 +104,17 @@ def run_fingerprint(experiment: str, protocol: Dict, seed: int, data: Dict) -> D
             "units": UNITS_VERSION[experiment]}
 
 
+def clock() -> Tuple[float, float]:
+    """The wall clock and this process's CPU clock, to time a stretch of work with `took`."""
+    return time.time(), time.process_time()
+
+
+def took(start: Tuple[float, float]) -> Tuple[float, float]:
+    """(wall seconds, CPU seconds) since `start`. CPU seconds are what the ledger's estimates use: a paused
+    (`kill -STOP`) or crowded process stretches its wall time, not its CPU time."""
+    return time.time() - start[0], time.process_time() - start[1]
+
+
 def unit_file(root: Path, name: str) -> Path:
     """Where a run folder keeps unit `name`."""
     return Path(root) / "units" / f"{name}.json"
@@ -188,11 +199,11 @@ class RunStore:
             self.resumed.append(name)
             self._tick(name, 1 + inner)
             return saved["result"]
-        start = time.time()
+        start = clock()
         result = jsonable(compute())
-        seconds = time.time() - start
-        write_json(path, {"result": result, "seconds": seconds, "fingerprint": self.hash,
-                          "computed_by": self.computed_by}, compact=True)
+        seconds, cpu_seconds = took(start)
+        write_json(path, {"result": result, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                          "fingerprint": self.hash, "computed_by": self.computed_by}, compact=True)
         self.timings[name] = seconds
         self._tick(name)
         return result
@@ -318,13 +329,16 @@ def train_by_epoch(path: Path, build: Callable[[], Any], fit_epoch: Callable[[An
         model = keras.models.load_model(partial / "model.keras")
     else:
         keras.utils.set_random_seed(seed)
-        progress, model = {"done": 0, "of": epochs, "seconds": 0.0}, build()
+        progress, model = {"done": 0, "of": epochs, "seconds": 0.0, "cpu_seconds": 0.0}, build()
     for epoch in range(progress["done"], epochs):
-        start = time.time()
+        start = clock()
         reseed(model, epoch_seed(seed, epoch))
         fit_epoch(model)
         save_model(model, partial / "model.keras")
-        progress.update(done=epoch + 1, seconds=progress.get("seconds", 0.0) + time.time() - start)
+        seconds, cpu_seconds = took(start)
+        progress.update(done=epoch + 1, seconds=progress.get("seconds", 0.0) + seconds)
+        if "cpu_seconds" in progress:  # absent in a training begun by a release that did not count it
+            progress["cpu_seconds"] += cpu_seconds
         write_json(state, progress)
     save_model(model, path)
     write_json(training_record(path), progress)  # what the training took (the ledger's status estimates from it)
@@ -339,5 +353,5 @@ def partial_folder(path: Path) -> Path:
 
 
 def training_record(path: Path) -> Path:
-    """`<model>.json` beside a model trained by `train_by_epoch`: epochs and seconds it took."""
+    """`<model>.json` beside a model trained by `train_by_epoch`: epochs, wall and CPU seconds it took."""
     return Path(path).with_name(Path(path).name + ".json")

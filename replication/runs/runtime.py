@@ -67,7 +67,10 @@ def device_description() -> str:
     return f"CPU: {cpu_model()}, {os.cpu_count()} cores"
 
 
-def commit(root: Path = Path(__file__).resolve().parents[1]) -> Dict[str, object]:
+CHECKOUT = Path(__file__).resolve().parents[2]  # the repository the package runs from, when it runs from one
+
+
+def commit(root: Path = CHECKOUT) -> Dict[str, object]:
     """The git commit of the checkout at `root` and whether its tracked code differs from it ('unknown' outside a
     checkout). Changes under the ledger (`reports/`) are data, not code, and do not count as dirty."""
     from replication.runs.ledger import ROOT
