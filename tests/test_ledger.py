@@ -90,11 +90,15 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
         write_json(root / "units" / f"{name}.json", {"result": 0, "seconds": 50.0, "fingerprint": store.hash})
     for name, seconds in (("mnist/run0/nr/double_init/eps1", 10.0), ("mnist/run0/dnr/double_init/eps1", 100.0)):
         write_json(root / "units" / f"{name}.json", {"result": 0, "seconds": seconds, "fingerprint": store.hash})
+    for name, seconds in (("mnist/run0/dnn/eps0.5", 30.0), ("mnist/run0/dnn/eps1", 90.0)):
+        write_json(root / "units" / f"{name}.json", {"result": 0, "seconds": seconds, "fingerprint": store.hash})
     write_json(root / "units" / "mnist/run0/dnr/eps1.json", {"result": 0, "seconds": 1.0, "fingerprint": "other"})
     got = ledger.status("dnr", "", root=tmp_path)
-    assert got.done == 4 and len(got.left) == len(names) - 4 and not got.problem
+    assert got.done == 6 and len(got.left) == len(names) - 6 and not got.problem
     left = {u.name: u.seconds for u in got.left}
     assert left["mnist/run3/nr/eps4"] == 50.0                       # measured here
+    assert left["mnist/run1/dnn/eps0.5"] == 30.0                    # the same unit of another run first
+    assert left["mnist/run1/dnn/eps2"] == 60.0                      # else its kind
     assert left["mnist/run2/dnr/double_init/eps3"] == 100.0         # the same check on the same model first
     assert left["mnist/run2/dnn/double_init/eps3"] == 55.0          # else the check on any model
     assert left["mnist/run0/dnr/eps1"] == pytest.approx(849.0 / 8)  # another run's unit counts as not done
@@ -104,6 +108,24 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
     by_dataset = got.hours_left_by_dataset()
     assert set(by_dataset) == {"mnist", "cifar10"} and sum(by_dataset.values()) == pytest.approx(got.hours_left()[0])
     assert str(root) in ledger.render([got])
+
+
+def test_a_variant_estimates_from_the_main_folder_scaled_by_its_own_measured_attacks(tmp_path):
+    def write(variant, name, seconds):
+        root = ledger.folder("dnr", variant, root=tmp_path)
+        p = ledger.protocol_of("dnr", variant)
+        store = RunStore(root, {"protocol": p.to_dict()})
+        write_json(root / "units" / f"{name}.json", {"result": 0, "seconds": seconds, "fingerprint": store.hash})
+
+    for name, seconds in (("mnist/run0/nr/eps1", 50.0), ("mnist/run0/nr/eps2", 70.0),
+                          ("mnist/run0/nr/double_init/eps1", 10.0), ("mnist/run0/dnr/double_init/eps1", 100.0)):
+        write("", name, seconds)
+    write("authors-layers", "mnist/run0/nr/eps1", 100.0)  # twice the main folder's at the same eps
+    left = {u.name: u.seconds for u in ledger.status("dnr", "authors-layers", root=tmp_path).left}
+    assert left["mnist/run1/nr/eps1"] == 100.0                      # its own measurement first
+    assert left["mnist/run0/nr/eps2"] == 140.0                      # else the main folder's, scaled by 100 / 50
+    assert left["mnist/run0/nr/double_init/eps1"] == 20.0           # a check costs what its attack costs
+    assert left["mnist/run0/dnr/double_init/eps1"] == 100.0         # no DNR attack measured in both: unscaled
 
 
 def test_status_estimates_from_cpu_seconds_which_a_pause_does_not_stretch(tmp_path):
@@ -116,7 +138,8 @@ def test_status_estimates_from_cpu_seconds_which_a_pause_does_not_stretch(tmp_pa
     write_json(root / "units" / "mnist/run0/nr/eps2.json",  # a unit from before CPU seconds: its wall seconds
                {"result": 0, "seconds": 7.0, "fingerprint": store.hash})
     left = {u.name: u.seconds for u in ledger.status("dnr", "", root=tmp_path).left}
-    assert left["mnist/run1/nr/eps1"] == pytest.approx((saved["cpu_seconds"] + 7.0) / 2)
+    assert left["mnist/run1/nr/eps1"] == pytest.approx(saved["cpu_seconds"])
+    assert left["mnist/run1/nr/eps3"] == pytest.approx((saved["cpu_seconds"] + 7.0) / 2)
 
 
 def test_status_command_runs(capsys):

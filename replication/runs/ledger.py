@@ -181,7 +181,8 @@ def status(experiment: str, variant: str, root: Path = ROOT) -> FolderStatus:
             continue
         done, seconds = read_unit(unit_location(experiment, path, name), run_hash)
         units.append(UnitState(name, done, seconds if done else None))
-    estimate(units, experiment, variant)
+    base = measured(status(experiment, "", root).units) if variant else None
+    estimate(units, experiment, variant, base)
     return FolderStatus(experiment, variant, path, units, problem, "; ".join(partial))
 
 
@@ -193,40 +194,76 @@ def unit_location(experiment: str, path: Path, name: str) -> Path:
     return unit_file(path, name)
 
 
-def estimate(units: List[UnitState], experiment: str, variant: str) -> None:
-    """Fill in the seconds of units left: the mean of the folder's finished units of the same kind and model, else
-    of the same kind, else the reference measurement of that kind (`REFERENCE_SECONDS`, scaled for the variant);
-    a CIFAR-10 attack unit without either, from its MNIST twin (`CIFAR_OVER_MNIST`)."""
-    measured: Dict[str, List[float]] = {}
+def measured(units: List[UnitState]) -> Dict[str, List[float]]:
+    """Seconds of the finished units by kind, by kind and model (`kind`), and by name up to the run or split."""
+    out: Dict[str, List[float]] = {}
     for u in units:
         if u.done and u.seconds is not None:
-            for key in {kind(u.name), kind(u.name, by_model=True)}:
-                measured.setdefault(key, []).append(u.seconds)
+            for key in {kind(u.name), kind(u.name, by_model=True), same(u.name)}:
+                out.setdefault(key, []).append(u.seconds)
+    return out
+
+
+def estimate(units: List[UnitState], experiment: str, variant: str,
+             base: Optional[Dict[str, List[float]]] = None) -> None:
+    """Fill in the seconds of units left (`known_seconds`: the folder's own measurements, for a variant the main
+    folder's (`base`), the reference measurements `REFERENCE_SECONDS`); a CIFAR-10 attack unit without any, from
+    its MNIST twin (`CIFAR_OVER_MNIST`)."""
+    own = measured(units)
     reference = REFERENCE_SECONDS.get(experiment, {})
     factor = REFERENCE_FACTOR.get(variant, {}).get(experiment, 1.0)
     for u in units:
         if u.done:
             continue
-        u.seconds = known_seconds(u.name, measured, reference, factor)
+        u.seconds = known_seconds(u.name, own, reference, factor, base)
         model = next((m for m in CIFAR_OVER_MNIST if f"/{m}/" in u.name), None)
         if u.seconds is None and u.name.startswith("cifar10/") and model:
-            mnist = known_seconds("mnist/" + u.name.split("/", 1)[1], measured, reference, factor)
+            mnist = known_seconds("mnist/" + u.name.split("/", 1)[1], own, reference, factor, base)
             u.seconds = None if mnist is None else mnist * CIFAR_OVER_MNIST[model]
 
 
-def known_seconds(name: str, measured: Dict[str, List[float]], reference: Dict[str, float],
-                  factor: float) -> Optional[float]:
-    """A unit's seconds from the folder's measured units of its kind (same model first), else the reference
-    measurement of its kind; None when neither says."""
+def mean(values: List[float]) -> float:
+    return sum(values) / len(values)
+
+
+def known_seconds(name: str, own: Dict[str, List[float]], reference: Dict[str, float], factor: float,
+                  base: Optional[Dict[str, List[float]]] = None) -> Optional[float]:
+    """A unit's seconds: the folder's measured units of the same name in other runs; for a variant, else the main
+    folder's (`from_base`); else the folder's of its kind (same model first); else the reference measurement of its
+    kind; None when nothing says."""
+    if same(name) in own:
+        return mean(own[same(name)])
+    scaled = from_base(name, own, base) if base else None
+    if scaled is not None:
+        return scaled
     k = kind(name)
-    known = next((key for key in (kind(name, by_model=True), k) if key in measured), None)
+    known = next((key for key in (kind(name, by_model=True), k) if key in own), None)
     if known:
-        return sum(measured[known]) / len(measured[known])
+        return mean(own[known])
     if k in reference:
         return reference[k] * (1.0 if k.endswith("network") else factor)
     if k.endswith("_digest") or k.endswith("/equality"):
         return 0.0  # seconds at most: a few probe images
     return None
+
+
+def same(name: str) -> str:
+    """A unit's name up to its run or split: 'mnist/run3/nr/eps1' -> 'mnist/run*/nr/eps1'."""
+    return re.sub(r"(run|split)\d+", r"\1*", name)
+
+
+def from_base(name: str, own: Dict[str, List[float]], base: Dict[str, List[float]]) -> Optional[float]:
+    """A variant's unit from the main folder's measured units of the same name, else of its kind (same model
+    first), times the ratio of the variant's to the main folder's attack on the same model at the eps both measured
+    (a restart costs what its attack costs, on either layer set), else unscaled; None when the main folder has not
+    measured the kind."""
+    known = next((key for key in (same(name), kind(name, by_model=True), kind(name)) if key in base), None)
+    if known is None:
+        return None
+    attack = re.sub(r"/(double_init|line_search)/", "/", kind(name, by_model=True))  # 'mnist/run*/dnr/eps*'
+    both = [key for key in own if key in base and key != attack and kind(key, by_model=True) == attack]
+    ratio = sum(mean(own[key]) for key in both) / sum(mean(base[key]) for key in both) if both else 1.0
+    return mean(base[known]) * ratio
 
 
 def render(rows: List[FolderStatus]) -> str:
