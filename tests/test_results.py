@@ -71,6 +71,11 @@ def test_units_record_who_computed_them(tmp_path):
     assert store.computed_by_units() == [{"computed_by": {"host": "a", "threads": 2}, "units": 2}]
 
 
+def test_written_files_are_readable_by_all_like_any_other_file(tmp_path):
+    write_json(tmp_path / "units" / "u.json", {"result": 1})
+    assert (tmp_path / "units" / "u.json").stat().st_mode & 0o777 == 0o644
+
+
 def test_dirty_means_code_not_ledger_data(tmp_path):
     import subprocess
 

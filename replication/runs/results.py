@@ -59,6 +59,7 @@ def write_json(path: Path, data: Any, compact: bool = False) -> None:
         else:
             text = json.dumps(jsonable(data), indent=2, sort_keys=True)
             fh.write(_SCALAR_ARRAY.sub(lambda m: re.sub(r"\s+", "", m.group(0)).replace(",", ", "), text))
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide results from the other users of a shared run folder
     os.replace(tmp, path)
 
 
