@@ -71,9 +71,13 @@ def test_units_record_who_computed_them(tmp_path):
     assert store.computed_by_units() == [{"computed_by": {"host": "a", "threads": 2}, "units": 2}]
 
 
-def test_written_files_are_readable_by_all_like_any_other_file(tmp_path):
+def test_written_files_have_the_mode_open_would_give_them(tmp_path):
+    from replication.runs.results import UMASK
+
     write_json(tmp_path / "units" / "u.json", {"result": 1})
-    assert (tmp_path / "units" / "u.json").stat().st_mode & 0o777 == 0o644
+    (tmp_path / "plain.json").write_text("1")
+    assert (tmp_path / "units" / "u.json").stat().st_mode & 0o777 == 0o666 & ~UMASK
+    assert (tmp_path / "units" / "u.json").stat().st_mode == (tmp_path / "plain.json").stat().st_mode
 
 
 def test_dirty_means_code_not_ledger_data(tmp_path):

@@ -47,6 +47,10 @@ _SCALAR = r"(?:-?(?:\d[\d.eE+-]*|Infinity)|NaN|true|false|null)"
 _SCALAR_ARRAY = re.compile(rf"\[\n\s*{_SCALAR}(?:,\n\s*{_SCALAR})*\n\s*\]")
 
 
+UMASK = os.umask(0o022)  # read once, at import (os.umask can only read by setting)
+os.umask(UMASK)
+
+
 def write_json(path: Path, data: Any, compact: bool = False) -> None:
     """Atomic JSON write: a kill mid-write never leaves a half file behind. `compact`: no indentation (unit files,
     which the ledger keeps in git by the hundred); else indented, with each array of numbers on one line (a
@@ -59,7 +63,7 @@ def write_json(path: Path, data: Any, compact: bool = False) -> None:
         else:
             text = json.dumps(jsonable(data), indent=2, sort_keys=True)
             fh.write(_SCALAR_ARRAY.sub(lambda m: re.sub(r"\s+", "", m.group(0)).replace(",", ", "), text))
-    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide results from the other users of a shared run folder
+    os.chmod(tmp, 0o666 & ~UMASK)  # as open() would: mkstemp's 0600 hid a shared run folder from its other users
     os.replace(tmp, path)
 
 
