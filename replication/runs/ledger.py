@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import mean
 from typing import Dict, List, Optional, Tuple
 
 from replication.runs import protocols
@@ -220,10 +221,6 @@ def estimate(units: List[UnitState], experiment: str, variant: str,
         if u.seconds is None and u.name.startswith("cifar10/") and model:
             mnist = known_seconds("mnist/" + u.name.split("/", 1)[1], own, reference, factor, base)
             u.seconds = None if mnist is None else mnist * CIFAR_OVER_MNIST[model]
-
-
-def mean(values: List[float]) -> float:
-    return sum(values) / len(values)
 
 
 def known_seconds(name: str, own: Dict[str, List[float]], reference: Dict[str, float], factor: float,
