@@ -128,6 +128,26 @@ def test_a_variant_estimates_from_the_main_folder_scaled_by_its_own_measured_att
     assert left["mnist/run0/dnr/double_init/eps1"] == 100.0         # no DNR attack measured in both: unscaled
 
 
+def test_a_few_paused_units_do_not_move_an_estimate(tmp_path):
+    def write(variant, name, seconds):
+        root = ledger.folder("dnr", variant, root=tmp_path)
+        store = RunStore(root, {"protocol": ledger.protocol_of("dnr", variant).to_dict()})
+        write_json(root / "units" / f"{name}.json", {"result": 0, "seconds": seconds, "fingerprint": store.hash})
+
+    for eps in ("0.5", "1", "1.5", "2", "3"):
+        write("", f"mnist/run0/dnr/eps{eps}", 100.0)
+        write("", f"mnist/run1/dnr/eps{eps}", 100.0)
+        write("authors-layers", f"mnist/run0/dnr/eps{eps}", 200.0)
+    write("", "mnist/run2/dnr/eps0.5", 900.0)                    # run 2 paused mid-unit
+    write("", "mnist/run0/dnr/double_init/eps1", 50.0)
+    for eps in ("1.5", "2"):                                     # two of the variant's five paused
+        write("authors-layers", f"mnist/run0/dnr/eps{eps}", 2000.0)
+    main = {u.name: u.seconds for u in ledger.status("dnr", "", root=tmp_path).left}
+    assert main["mnist/run3/dnr/eps0.5"] == 100.0                # not (100 + 100 + 900) / 3
+    variant = {u.name: u.seconds for u in ledger.status("dnr", "authors-layers", root=tmp_path).left}
+    assert variant["mnist/run0/dnr/double_init/eps1"] == 100.0   # twice the main folder's, not ~7.5 times
+
+
 def test_status_estimates_from_cpu_seconds_which_a_pause_does_not_stretch(tmp_path):
     p = ledger.protocol_of("dnr", "")
     root = ledger.folder("dnr", "", root=tmp_path)

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from statistics import mean
+from statistics import median
 from typing import Dict, List, Optional, Tuple
 
 from replication.runs import protocols
@@ -225,18 +225,18 @@ def estimate(units: List[UnitState], experiment: str, variant: str,
 
 def known_seconds(name: str, own: Dict[str, List[float]], reference: Dict[str, float], factor: float,
                   base: Optional[Dict[str, List[float]]] = None) -> Optional[float]:
-    """A unit's seconds: the folder's measured units of the same name in other runs; for a variant, else the main
-    folder's (`from_base`); else the folder's of its kind (same model first); else the reference measurement of its
-    kind; None when nothing says."""
+    """A unit's seconds: the median of the folder's measured units of the same name in other runs; for a variant,
+    else the main folder's (`from_base`); else the median of the folder's of its kind (same model first); else the
+    reference measurement of its kind; None when nothing says."""
     if same(name) in own:
-        return mean(own[same(name)])
+        return median(own[same(name)])
     scaled = from_base(name, own, base) if base else None
     if scaled is not None:
         return scaled
     k = kind(name)
     known = next((key for key in (kind(name, by_model=True), k) if key in own), None)
     if known:
-        return mean(own[known])
+        return median(own[known])
     if k in reference:
         return reference[k] * (1.0 if k.endswith("network") else factor)
     if k.endswith("_digest") or k.endswith("/equality"):
@@ -253,14 +253,15 @@ def from_base(name: str, own: Dict[str, List[float]], base: Dict[str, List[float
     """A variant's unit from the main folder's measured units of the same name, else of its kind (same model
     first), times the ratio of the variant's to the main folder's attack on the same model at the eps both measured
     (a restart costs what its attack costs, on either layer set), else unscaled; None when the main folder has not
-    measured the kind."""
+    measured the kind. Medians throughout (of units, of per-eps ratios), so a few paused or crowded units cannot move
+    an estimate."""
     known = next((key for key in (same(name), kind(name, by_model=True), kind(name)) if key in base), None)
     if known is None:
         return None
     attack = re.sub(r"/(double_init|line_search)/", "/", kind(name, by_model=True))  # 'mnist/run*/dnr/eps*'
     both = [key for key in own if key in base and key != attack and kind(key, by_model=True) == attack]
-    ratio = sum(mean(own[key]) for key in both) / sum(mean(base[key]) for key in both) if both else 1.0
-    return mean(base[known]) * ratio
+    ratio = median(median(own[key]) / median(base[key]) for key in both) if both else 1.0
+    return median(base[known]) * ratio
 
 
 def render(rows: List[FolderStatus]) -> str:
