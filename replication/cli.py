@@ -48,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
         "scope", "compute only part of the protocol's units; each is the protocol's own, so running the rest later "
         "in the same --out reuses them, and the report names what was left out")
     scope.add_argument("--splits", type=int, default=None, metavar="K", help="background: the first K splits only")
+    scope.add_argument("--folds", type=int, default=None, metavar="K",
+                       help="background, measured letters: the letter selection's first K fold trainings only (of "
+                            "folds x repeats); fewer than all stops there, with a provisional selection in the report")
     scope.add_argument("--no-carlini", dest="carlini", action="store_false",
                        help="background: leave out the Carlini-Wagner stage")
     scope.add_argument("--runs", type=int, default=None, metavar="K", help="dnr: the first K runs per dataset only")
@@ -95,7 +98,8 @@ def default_folder(args: argparse.Namespace, level: str) -> Path:
     return (ledger.ROOT if level == "paper" else Path("results")) / args.experiment / name
 
 
-SCOPE_OPTIONS = {"background": ("splits", "carlini"), "dnr": ("runs", "datasets"), "unified": (), "dnr-sign": ()}
+SCOPE_OPTIONS = {"background": ("splits", "folds", "carlini"), "dnr": ("runs", "datasets"), "unified": (),
+                 "dnr-sign": ()}
 
 
 def check_options(args: argparse.Namespace, ap: argparse.ArgumentParser) -> None:
@@ -104,19 +108,21 @@ def check_options(args: argparse.Namespace, ap: argparse.ArgumentParser) -> None
         ap.error(f"--letters does not apply to {args.experiment}")
     if args.layers != "paper" and args.experiment != "dnr":
         ap.error(f"--layers does not apply to {args.experiment}")
+    if args.folds is not None and args.letters == "published":
+        ap.error("--folds limits the letter selection, which --letters published skips")
 
 
 def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
     """The run's Scope from the command line; an option that does not apply to the experiment is an error."""
     from replication.runs.protocols import Scope
-    given = {k: getattr(args, k) for k in ("splits", "carlini", "runs", "datasets")
+    given = {k: getattr(args, k) for k in ("splits", "folds", "carlini", "runs", "datasets")
              if getattr(args, k) != getattr(Scope(), k)}
     wrong = sorted(set(given) - set(SCOPE_OPTIONS[args.experiment]))
     if wrong:
         ap.error(f"{', '.join('--' + ('no-carlini' if k == 'carlini' else k) for k in wrong)} does not apply to "
                  f"{args.experiment}")
     scope = Scope(**{k: tuple(v) if k == "datasets" else v for k, v in given.items()})
-    for k in ("splits", "runs"):
+    for k in ("splits", "folds", "runs"):
         try:
             scope.count(k, 1)  # Scope's own check of the limit
         except ValueError as err:

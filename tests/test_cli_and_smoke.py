@@ -1,6 +1,7 @@
 """CLI help, and both pipelines on the smoke protocol (every table and figure; resume)."""
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 
@@ -29,6 +30,9 @@ def test_help_explains_every_option():
     (["background", "--splits", "0"], "--splits must be at least 1"),
     (["dnr", "--letters", "published"], "--letters does not apply to dnr"),
     (["background", "--layers", "authors"], "--layers does not apply to background"),
+    (["dnr", "--folds", "1"], "--folds does not apply to dnr"),
+    (["background", "--folds", "0"], "--folds must be at least 1"),
+    (["background", "--folds", "1", "--letters", "published"], "--letters published skips"),
 ])
 def test_a_scope_option_outside_its_experiment_is_an_error(argv, message, capsys):
     from replication.cli import main
@@ -55,6 +59,7 @@ def test_scope_options_become_a_scope():
     assert scope_of(ap.parse_args(["background", "--splits", "1", "--no-carlini"]), ap) == protocols.Scope(
         splits=1, carlini=False)
     assert scope_of(ap.parse_args(["background"]), ap) == protocols.WHOLE
+    assert scope_of(ap.parse_args(["background", "--folds", "3"]), ap) == protocols.Scope(folds=3)
 
 
 def test_bad_data_dir_is_a_clear_error(tmp_path):
@@ -78,7 +83,7 @@ def test_smoke_report_has_every_table_and_figure(smoke_run):
     clean = saved["aggregate"]["clean"]["defense"]
     assert sum(clean[c]["mean"] for c in ("correct", "other_digit", "background")) == pytest.approx(100)
     assert len(saved["splits"]) == 2 and saved["carlini"]["baseline"]["n"] == 18
-    for heading in ("Verdict rule", "Deviations from the paper", "judged with intervals"):
+    for heading in ("Verdict rule", "Deviations from the paper", "judged with intervals", "% as letter [95% interval]"):
         assert heading in report, heading
     assert "**data**: the pool is EMNIST By Merge `test`" in report and "`pool_limit: None -> 4000`" in report
     assert {"commit", "cpu", "threads", "deterministic", "host"} <= set(saved["run"])
@@ -141,6 +146,35 @@ def test_a_partial_run_reuses_the_whole_runs_units_and_says_what_it_left_out(smo
     assert "**Partial run** of protocol `smoke`" in report and "Not computed: this run's scope" in report
     assert "Carlini L2 success" not in report
     experiment.run(protocols.background("smoke"), out, str(data_dir), seed=0)  # leave the whole run's report
+
+
+def test_a_run_stopped_inside_the_letter_selection_reports_its_folds_and_nothing_after(smoke_run, data_dir,
+                                                                                       tmp_path):
+    """--folds K: the first K fold trainings (here loaded from the whole run), the provisional selection they give
+    (fold 0's predictions alone), no selection unit (it rests on every fold), no split, no Carlini."""
+    from replication.background import assembly, letters
+    from replication.reporting import summary
+    out, p = tmp_path / "run", protocols.background("smoke")
+    shutil.copytree(smoke_run[0], out)
+    before = {f: f.read_bytes() for f in (out / "units").rglob("*.json")}
+    part = experiment.run(p, out, str(data_dir), seed=0, scope=protocols.Scope(folds=1))
+    assert {f: f.read_bytes() for f in (out / "units").rglob("*.json")} == before  # computed and wrote nothing
+    assert part["resumed_units"] == ["letters/repeat0_fold0"] and part["units"]["expected"] == 1
+    s = part["letter_selection"]
+    assert (s["trainings"], s["of"]) == (1, 2) and part["splits"] == [] and part["carlini"] is None
+    pool = assembly.load_pool(p.pool_split, str(data_dir), p.pool_limit, 0)
+    _, labels, _ = assembly.balanced_data(pool, p.selection_per_class, str(data_dir), 0)
+    name, _, test = next(letters.fold_units(labels, p.selection_folds, p.selection_repeats, 0))
+    pred = np.asarray(json.loads((out / "units" / "letters" / f"{name}.json").read_text())["result"])
+    assert s["rates"] == letters.letter_rates(letters.confusion(labels[test], pred))
+    assert sum(c["tested"] for c in s["counts"].values()) == int((labels[test] >= 10).sum())
+    assert part["left_out"][0].startswith("1 of 2 letter-selection fold trainings (computed the first 1)")
+    report = (out / "report.md").read_text()
+    for text in ("**Provisional**: 1 of the 2 fold trainings", "**Partial run**", "| letter | % as letter [95% "
+                 "interval] | N | paper | decided here | verdict |", "Wall time per fold training", "letter_rates.png"):
+        assert text in report, text
+    assert "Table III" not in report and (out / "letter_rates.png").stat().st_size > 5000
+    assert "provisional (1 of 2 fold trainings)" in summary.glance_background(part, "report.md")[0]
 
 
 def test_rerun_resumes_without_recomputing(smoke_run, data_dir):

@@ -38,3 +38,28 @@ def test_run_selection_with_a_predictor_that_confuses_O():
     assert "O" not in kept and len(kept) == 36
     agree = letters.agreement(kept, "TtUdEPfFXHCnhAKMVWeRrN", "OLqIgZSYGbDBJaQ")
     assert agree["of"] == 37 and agree["agree"] == 22 + 1
+
+
+def test_a_letter_is_decided_only_when_its_interval_clears_the_threshold():
+    labels = np.repeat(np.arange(47), 100)
+    t = EMNIST_CHARS.index("T")
+    pred = labels.copy()
+    pred[labels == EMNIST_CHARS.index("O")] = 0                       # O: always a digit
+    pred[np.flatnonzero(labels == t)[:2]] = 0                          # T: 98 of 100 as a letter
+    counts = letters.letter_counts(letters.confusion(labels, pred), labels)
+    assert counts["T"] == {"tested": 100, "as_letter": 98, "distinct": 100}
+    assert letters.decision(counts["O"], 0.98) == "removed" and letters.decision(counts["e"], 0.9) == "kept"
+    assert letters.decision(counts["T"], 0.98) == "undecided"          # 98% [93.0, 99.4] straddles 98%
+    assert letters.verdict("removed", "O") == "supported" and letters.verdict("kept", "O") == "contradicted"
+    assert letters.verdict("undecided", "T") == "inconclusive"
+    twice = letters.letter_counts(2 * letters.confusion(labels, pred), labels)  # a second repeat of the same samples
+    assert twice["T"]["distinct"] == 100 and letters.rate_interval(twice["T"]).text() == \
+        letters.rate_interval(counts["T"]).text()                      # narrows nothing
+
+
+def test_a_selection_limited_to_its_first_folds_counts_only_their_test_samples():
+    labels = np.repeat(np.arange(47), 6)
+    seen = []
+    matrix = letters.run_selection(labels, 3, 2, 0, lambda name, train, test: seen.append(name) or labels[test],
+                                   limit=2)
+    assert seen == ["repeat0_fold0", "repeat0_fold1"] and matrix.sum() == 2 * len(labels) // 3

@@ -30,16 +30,19 @@ def fold_predictor(store: RunStore, images: np.ndarray, labels: np.ndarray, p: B
     return fit_predict
 
 
-def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir,
-                   seed: int) -> LetterSelection:
-    """Section IV.A on EMNIST Balanced (or a class-balanced pool sample), one unit per fold."""
+def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir, seed: int,
+                   limit: Optional[int] = None) -> LetterSelection:
+    """Section IV.A on EMNIST Balanced (or a class-balanced pool sample), one unit per fold; with `limit`, a
+    provisional selection from the first `limit` fold trainings."""
     images, labels, origin = assembly.balanced_data(pool, p.selection_per_class, data_dir, seed)
+    total = p.selection_folds * p.selection_repeats
     matrix = letters.run_selection(labels, p.selection_folds, p.selection_repeats, seed,
-                                   fold_predictor(store, images, labels, p, seed))
+                                   fold_predictor(store, images, labels, p, seed), limit)
     rates = letters.letter_rates(matrix)
     kept = letters.select(rates, p.selection_threshold)
     return LetterSelection(origin, int(len(labels)), rates, kept,
-                           letters.agreement(kept, published.KEPT_LETTERS, published.REMOVED_LETTERS))
+                           letters.agreement(kept, published.KEPT_LETTERS, published.REMOVED_LETTERS),
+                           letters.letter_counts(matrix, labels), min(limit or total, total), total)
 
 
 def letter_choice(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, data_dir, seed: int):
@@ -94,7 +97,10 @@ def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed:
     stages = []
     if protocol.letters == "measured":
         names = letters.fold_names(protocol.selection_folds, protocol.selection_repeats)
-        stages += [[job(f"letters/{name}") for name in names], [job("letter_selection")]]
+        stages.append([job(f"letters/{name}") for name in names[:scope.count("folds", len(names))]])
+        if scope.partial_selection(protocol):
+            return stages
+        stages.append([job("letter_selection")])
     splits = [job(f"split{i}") for i in range(scope.count("splits", protocol.splits))]
     if not scope.carlini:
         return stages + [splits]
@@ -149,7 +155,10 @@ def unit_names(p: BackgroundProtocol, scope: Scope = WHOLE) -> List[str]:
     Carlini (per model its digest and its attack, and their summary)."""
     names = []
     if p.letters == "measured":
-        names += [f"letters/{n}" for n in letters.fold_names(p.selection_folds, p.selection_repeats)]
+        folds = letters.fold_names(p.selection_folds, p.selection_repeats)
+        names += [f"letters/{n}" for n in folds[:scope.count("folds", len(folds))]]
+        if scope.partial_selection(p):
+            return names
         names.append("letter_selection")
     names += [f"split{i}" for i in range(scope.count("splits", p.splits))]
     if scope.carlini:
@@ -174,27 +183,58 @@ def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: 
     out = store.root
     engine.run(jobs(protocol, out, data_dir, seed, scope))
     store.progress(unit_count(protocol, scope), "background units")
+    if scope.partial_selection(protocol):
+        return run_partial_selection(protocol, store, pool, data_dir, seed, scope, engine, start)
     selection, kept = letter_choice(store, pool, protocol, data_dir, seed)
     labels = assembly.relabel(pool.labels, kept)
     splits = [split_unit(store, i, pool, labels, protocol, seed) for i in range(n_splits)]
     cw = carlini_unit(store, pool, kept, protocol, data_dir, seed) if scope.carlini else None
+    results = results_of(protocol, store, pool, seed, scope, engine, selection, kept, splits, cw, stages=(
+        ["letter_selection"] * (selection is not None) + [f"split{i}" for i in range(n_splits)]
+        + ["carlini"] * scope.carlini))
+    from replication.background import figures
+    results["figures"] = figures.draw_all(results, store, pool, labels, protocol, seed)
+    return finish(results, store, start)
+
+
+def results_of(protocol: BackgroundProtocol, store: RunStore, pool: assembly.Pool, seed: int, scope: Scope,
+               engine: Engine, selection: Optional[LetterSelection], kept: str, splits: List[Split],
+               cw: Optional[Carlini], stages: List[str]) -> Dict:
+    """results.json's content (figures and wall time aside); `stages`: the units whose seconds it lists."""
     results = jsonable({
-        "experiment": "background", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
+        "experiment": "background", "protocol": protocol.to_dict(), "seed": seed, "out": str(store.root),
         "versions": runtime.versions(), "device": runtime.device_description(), "fingerprint": store.hash,
         "scope": scope.to_dict(), "left_out": scope.left_out(protocol), "engine": engine.describe(),
         "run": runtime.identity(), "units_computed_by": store.computed_by_units(),
         "data": {"pool_partition": pool.partition, "pool_size": int(len(pool.labels)), "source": pool.source,
                  "warning": pool.warning, "kept_letters": kept},
-        "letter_selection": selection, "splits": splits, "aggregate": aggregate(splits), "carlini": cw,
-        "stage_seconds": {name: store.seconds(name) for name in  # the stages this run has (letters, scope)
-                          ["letter_selection"] * (selection is not None) + [f"split{i}" for i in range(n_splits)]
-                          + ["carlini"] * scope.carlini},
+        "letter_selection": selection, "splits": splits, "aggregate": aggregate(splits) if splits else None,
+        "carlini": cw, "stage_seconds": {name: store.seconds(name) for name in stages},
         "resumed_units": store.resumed, "units": {"expected": store.expected, "visited": store.visited},
     })
     store.close_progress()
-    from replication.background import figures, report
-    results["figures"] = figures.draw_all(results, store, pool, labels, protocol, seed)
-    results["wall_seconds_this_invocation"] = time.time() - start
-    write_json(out / "results.json", results)
-    (out / "report.md").write_text(report.render(results))
     return results
+
+
+def finish(results: Dict, store: RunStore, start: float) -> Dict:
+    """Write results.json and report.md into the run folder."""
+    from replication.background import report
+    results["wall_seconds_this_invocation"] = time.time() - start
+    write_json(store.root / "results.json", results)
+    (store.root / "report.md").write_text(report.render(results))
+    return results
+
+
+def run_partial_selection(protocol: BackgroundProtocol, store: RunStore, pool: assembly.Pool, data_dir: Optional[str],
+                          seed: int, scope: Scope, engine: Engine, start: float) -> Dict:
+    """A run stopped inside its letter selection (`Scope.folds`): the fold units in scope, the provisional selection
+    they give (never stored as the `letter_selection` unit, which rests on every fold), and its report."""
+    total = protocol.selection_folds * protocol.selection_repeats
+    selection = select_letters(store, pool, protocol, data_dir, seed, scope.count("folds", total))
+    folds = letters.fold_names(protocol.selection_folds, protocol.selection_repeats)[:selection.trainings]
+    results = results_of(protocol, store, pool, seed, scope, engine, selection, selection.kept, [], None,
+                         stages=[f"letters/{name}" for name in folds])
+    from replication.background import figures
+    results["figures"] = {"letters": figures.FIGURES["letters"].file}
+    figures.letter_rates(selection, protocol.selection_threshold, store.path(results["figures"]["letters"]))
+    return finish(results, store, start)

@@ -121,17 +121,27 @@ class Carlini:
 @dataclass
 class LetterSelection:
     """Section IV.A: the data, the rate at which each letter is classified as a letter, the letters kept, and the
-    agreement with the paper's choice."""
+    agreement with the paper's choice; per letter its counts (`letters.letter_counts`), and how many of the fold
+    trainings it rests on (`trainings` of `of`: fewer for a partial selection, `--folds`). Selections from before
+    the counts have None there."""
 
     data: str
     samples: int
     rates: Dict[str, float]
     kept: str
     agreement: Dict[str, Any]
+    counts: Optional[Dict[str, Dict[str, int]]] = None
+    trainings: Optional[int] = None
+    of: Optional[int] = None
 
     @classmethod
     def from_dict(cls, d: Dict) -> LetterSelection:
-        return cls(d["data"], d["samples"], d["rates"], d["kept"], d["agreement"])
+        return cls(d["data"], d["samples"], d["rates"], d["kept"], d["agreement"], d.get("counts"),
+                   d.get("trainings"), d.get("of"))
+
+    @property
+    def partial(self) -> bool:
+        return self.trainings is not None and self.trainings < self.of
 
     def to_dict(self) -> Dict:
         return asdict(self)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from replication.background import figures, records
+from replication.background import figures, letters, records
 from replication.background.assembly import BACKGROUND
 from replication.background.tables import MODELS, P, all_rows, carlini_success
 from replication.evaluation import stats
@@ -86,11 +86,35 @@ def _letters(r: Dict) -> List[str]:
              f"- rank agreement (independent of the threshold): {_rank_agreement(s.rates)} of the paper's "
              f"{len(published.REMOVED_LETTERS)} removed letters are among the {len(published.REMOVED_LETTERS)} "
              "lowest measured rates", "",
-             "| letter | measured % as letter | paper | here |", "|---|---|---|---|"]
-    for c, rate in sorted(s.rates.items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {c} | {100 * rate:.2f} | {'kept' if c in published.KEPT_LETTERS else 'removed'} "
-                     f"| {'kept' if c in s.kept else 'removed'} |")
-    return lines + [""]
+             ]
+    if s.partial:
+        lines[2:2] = [f"**Provisional**: {s.trainings} of the {s.of} fold trainings. The kept set above applies the "
+                      "threshold to the rates so far; the interval column says which letters more folds could still "
+                      "move.", ""]
+    if s.counts is None:  # a selection from before the counts: rates only
+        lines += ["| letter | measured % as letter | paper | here |", "|---|---|---|---|"]
+        for c, rate in sorted(s.rates.items(), key=lambda kv: -kv[1]):
+            here = "kept" if c in s.kept else "removed"
+            lines.append(f"| {c} | {100 * rate:.2f} | {letters.paper_decision(c)} | {here} |")
+        return lines + [""]
+    return lines + _letter_verdicts(s, r["protocol"]["selection_threshold"])
+
+
+def _letter_verdicts(s: records.LetterSelection, threshold: float) -> List[str]:
+    """Per letter: its rate with the interval, the decision the interval allows, and the paper's decision judged."""
+    rows = []
+    for c in sorted(s.rates, key=lambda c: -s.rates[c]):
+        decided = letters.decision(s.counts[c], threshold)
+        rows.append(f"| {c} | {letters.rate_interval(s.counts[c]).text()} | {s.counts[c]['distinct']:,} | "
+                    f"{letters.paper_decision(c)} | {decided} | {letters.verdict(decided, c)} |")
+    verdicts = letters.verdict_counts(s.counts, threshold)
+    return ["The paper's decision per letter, judged: " + ", ".join(f"{k} {n}" for k, n in verdicts.items())
+            + f" of {len(rows)}. Rule: a letter is kept when the 95% Wilson interval of its rate lies wholly above "
+            f"{100 * threshold:g}%, removed when wholly below, undecided otherwise; the paper's decision is supported "
+            "when ours matches it, contradicted when ours is the other, inconclusive when ours is undecided. N is the "
+            "letter's distinct test samples: the repeats test the same samples again and narrow nothing.", "",
+            "| letter | % as letter [95% interval] | N | paper | decided here | verdict |",
+            "|---|---|---|---|---|---|"] + rows + [""]
 
 
 def _rank_agreement(rates: Dict[str, float]) -> int:
@@ -137,7 +161,10 @@ def model_warnings(r: Dict) -> List[str]:
 
 
 def render(r: Dict) -> str:
-    """The whole report."""
+    """The whole report (of a run stopped inside its letter selection: `render_selection`)."""
+    selection = records.letter_selection(r)
+    if selection is not None and selection.partial:
+        return render_selection(r)
     lines = _header(r)
     bad = model_warnings(r)
     if bad:
@@ -164,6 +191,20 @@ def render(r: Dict) -> str:
     if r["resumed_units"]:
         lines += ["", f"Resumed from an earlier run: {len(r['resumed_units'])} finished units were loaded, "
                       "not recomputed."]
+    lines += ["", "## Protocol (verbatim)", "", "```", _protocol_text(r["protocol"]), "```", ""]
+    return "\n".join(lines)
+
+
+def render_selection(r: Dict) -> str:
+    """The report of a run stopped inside its letter selection (`--folds`): the provisional selection and the time
+    each fold training took."""
+    lines = _header(r) + _letters(r)
+    lines += ["## Figures", ""] + figures.FIGURES["letters"].markdown(r["figures"])
+    lines += deviations.section(deviation_items(r), r["protocol"]["level"])
+    seconds = list(r["stage_seconds"].values())
+    lines += ["## Wall time per fold training (seconds)", "",
+              f"Mean {sum(seconds) / len(seconds):,.0f} s over {len(seconds)} fold trainings.", "",
+              "| fold | seconds |", "|---|---|"] + [f"| {k} | {v:.0f} |" for k, v in r["stage_seconds"].items()]
     lines += ["", "## Protocol (verbatim)", "", "```", _protocol_text(r["protocol"]), "```", ""]
     return "\n".join(lines)
 

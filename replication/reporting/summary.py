@@ -117,9 +117,22 @@ def glance_dnr(r: Dict, link: str) -> List[str]:
     return lines
 
 
+def glance_selection(r: Dict, link: str) -> List[str]:
+    """A run stopped inside its letter selection: what the folds so far say of the paper's 37 decisions."""
+    from replication.background import letters, records
+    s = records.letter_selection(r)
+    verdicts = letters.verdict_counts(s.counts, r["protocol"]["selection_threshold"])
+    return [f"Letter selection, provisional ({s.trainings} of {s.of} fold trainings): the paper's decision per "
+            f"letter is {', '.join(f'{k} for {n}' for k, n in verdicts.items())} of {len(s.rates)} "
+            f"([rule and table]({link})); kept so far ({len(s.kept)}): `{s.kept}`."]
+
+
 def glance_background(r: Dict, link: str) -> List[str]:
     from replication.background import records, tables
     from replication.reporting.report import Row
+    selection = records.letter_selection(r)
+    if selection is not None and selection.partial:
+        return glance_selection(r, link)
     splits = records.splits(r)
     lines = ["| quantity | measured: mean (std over splits) [95% interval] | published: mean (std) | verdict |",
              "|---|---|---|---|"]

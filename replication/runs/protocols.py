@@ -207,16 +207,22 @@ class Scope:
     """
 
     splits: Optional[int] = None                 # background: the first k splits
+    folds: Optional[int] = None                  # background, measured letters: the first k selection trainings
     carlini: bool = True                         # background: the Carlini-Wagner stage (Table IV, Section VI.B)
     runs: Optional[int] = None                   # dnr: the first k runs per dataset
     datasets: Optional[Tuple[str, ...]] = None   # dnr: these datasets only
 
     def count(self, name: str, total: int) -> int:
-        """How many of the protocol's `total` splits or runs (`name`) are in scope."""
+        """How many of the protocol's `total` splits, runs or letter-selection trainings (`name`) are in scope."""
         limit = getattr(self, name)
         if limit is not None and limit < 1:
             raise ValueError(f"--{name} must be at least 1, got {limit}")
         return total if limit is None else min(limit, total)
+
+    def partial_selection(self, protocol) -> bool:
+        """True when this scope stops a background run inside its letter selection (`folds`)."""
+        total = protocol.selection_folds * protocol.selection_repeats
+        return protocol.letters == "measured" and self.count("folds", total) < total
 
     def has(self, dataset: str) -> bool:
         return self.datasets is None or dataset in self.datasets
@@ -225,6 +231,11 @@ class Scope:
         """What of `protocol` this scope does not compute, one phrase each (empty: the whole protocol)."""
         out = []
         if isinstance(protocol, BackgroundProtocol):
+            if self.partial_selection(protocol):
+                total = protocol.selection_folds * protocol.selection_repeats
+                k = self.count("folds", total)
+                return [f"{total - k} of {total} letter-selection fold trainings (computed the first {k}), and with "
+                        "them the final letter set, every split and the Carlini-Wagner stage, which need that set"]
             k = self.count("splits", protocol.splits)
             if k < protocol.splits:
                 out.append(f"{protocol.splits - k} of {protocol.splits} splits (computed the first {k})")
