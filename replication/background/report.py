@@ -88,7 +88,7 @@ def _letters(r: Dict) -> List[str]:
              "lowest measured rates", "",
              ]
     if s.partial:
-        lines[2:2] = [f"**Provisional**: {s.trainings} of the {s.of} fold trainings. The kept set above applies the "
+        lines[2:2] = [f"**Provisional**: {s.trainings} of the {s.of} fold trainings. The kept set below applies the "
                       "threshold to the rates so far; the interval column says which letters more folds could still "
                       "move.", ""]
     if s.counts is None:  # a selection from before the counts: rates only
