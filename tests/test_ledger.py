@@ -162,10 +162,15 @@ def test_status_estimates_from_cpu_seconds_which_a_pause_does_not_stretch(tmp_pa
     assert left["mnist/run1/nr/eps3"] == pytest.approx((saved["cpu_seconds"] + 7.0) / 2)
 
 
-def test_status_command_runs(capsys):
-    from replication.cli import main
+def test_status_command_runs_and_says_how_to_run_each_folder_left(capsys):
+    from replication.cli import default_folder, main, parser
     assert main(["status", "--root", "does-not-exist"]) == 0
-    assert "ledger folder" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ledger folder" in out and "python -m replication dnr --protocol paper --layers authors" in out
+    for experiment, variant in ledger.CAMPAIGN:  # each command runs into its folder
+        assert " ".join(ledger.command(experiment, variant, Path("does-not-exist"))) in out
+        args = parser().parse_args(ledger.command(experiment, variant))
+        assert default_folder(args, "paper") == ledger.folder(experiment, variant), (experiment, variant)
 
 
 def units_of(folder: Path, names=CHECKED_UNITS):

@@ -264,6 +264,16 @@ def from_base(name: str, own: Dict[str, List[float]], base: Dict[str, List[float
     return median(base[known]) * ratio
 
 
+VARIANT_OPTIONS = {"authors-layers": ["--layers", "authors"], "published-letters": ["--letters", "published"]}
+
+
+def command(experiment: str, variant: str, root: Path = ROOT) -> List[str]:
+    """The CLI arguments that run (or resume) a ledger folder at one thread, after `python -m replication` (with
+    `--out` when the ledger is not the default `reports/`)."""
+    out = [] if Path(root) == ROOT else ["--out", str(folder(experiment, variant, root=root))]
+    return [experiment, "--protocol", "paper", *VARIANT_OPTIONS.get(variant, []), "--threads", "1", *out]
+
+
 def render(rows: List[FolderStatus]) -> str:
     """The status table, one line per ledger folder."""
     lines = ["| ledger folder | units done | left | CPU-hours left (1 thread) | note |", "|---|---|---|---|---|"]
@@ -286,6 +296,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = ap.parse_args(argv)
     rows = [status(e, v, Path(args.root)) for e, v in CAMPAIGN]
     print(render(rows))
+    left = [(e, v) for (e, v), r in zip(CAMPAIGN, rows) if r.left]
+    if left:
+        print("\nTo run what is left (each resumes its folder; add scope options such as --splits or --runs):")
+        print("\n".join("  python -m replication " + " ".join(command(e, v, Path(args.root))) for e, v in left))
     if args.left:
         for r in rows:
             for u in r.left:
