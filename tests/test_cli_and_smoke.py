@@ -138,7 +138,7 @@ def test_a_partial_run_reuses_the_whole_runs_units_and_says_what_it_left_out(smo
     part = experiment.run(protocols.background("smoke"), out, str(data_dir), seed=0,
                           scope=protocols.Scope(splits=1, carlini=False))
     assert part["splits"] == whole["splits"][:1] and part["carlini"] is None
-    assert part["units"]["expected"] == part["units"]["visited"] == 2 + 1 + 1  # 2 folds, their summary, split 0
+    assert part["units"]["expected"] == part["units"]["visited"] == 2 + 1 + 1 + 1  # folds, summary, split 0, gallery
     assert "split1" not in part["resumed_units"] and "split0" in part["resumed_units"]
     assert part["left_out"] == ["1 of 2 splits (computed the first 1)",
                                 "the Carlini-Wagner stage (Table IV's Carlini row, Section VI.B)"]
@@ -175,6 +175,27 @@ def test_a_run_stopped_inside_the_letter_selection_reports_its_folds_and_nothing
         assert text in report, text
     assert "Table III" not in report and (out / "letter_rates.png").stat().st_size > 5000
     assert "provisional (1 of 2 fold trainings)" in summary.glance_background(part, "report.md")[0]
+
+
+def test_a_folder_without_the_background_models_still_reports_with_its_gallery(smoke_run, data_dir, tmp_path):
+    """The ledger keeps no background models: a fresh clone of a finished run loads every unit, the gallery's from
+    the `gallery` unit, and trains nothing; without that unit too it draws the Carlini rows only."""
+    out, p = tmp_path / "run", protocols.background("smoke")
+    shutil.copytree(smoke_run[0], out)
+    shutil.rmtree(out / "models")
+    before = {f: f.read_bytes() for f in (out / "units").rglob("*.json")}
+    again = experiment.run(p, out, str(data_dir), seed=0)
+    assert {f: f.read_bytes() for f in (out / "units").rglob("*.json")} == before
+    assert "gallery" in again["resumed_units"]
+    assert not list((out / "models").rglob("*.keras")) and again["aggregate"] == smoke_run[1]["aggregate"]
+    rows = json.loads((out / "units" / "gallery.json").read_text())["result"]
+    assert [r["title"].split("\n")[0] for r in rows] == ["original"] + ["baseline"] * 2 + ["defense"] * 2
+    assert np.asarray(rows[0]["images"]).dtype == np.int64 and 0 <= np.min(rows[1]["images"]) <= 255
+    (out / "units" / "gallery.json").unlink()
+    (out / "gallery.png").unlink()
+    last = experiment.run(p, out, str(data_dir), seed=0)
+    assert not (out / "units" / "gallery.json").exists() and (out / "gallery.png").exists()
+    assert last["figures"]["gallery"] == "gallery.png"  # the Carlini rows, from the Carlini unit
 
 
 def test_rerun_resumes_without_recomputing(smoke_run, data_dir):

@@ -51,13 +51,13 @@ def test_jobs_are_the_independent_units_in_stages(tmp_path):
     stages = background.jobs(smoke, tmp_path, None, 0, protocols.WHOLE)
     assert [[j.label for j in s] for s in stages] == [["letters/repeat0_fold0", "letters/repeat0_fold1"],
                                                       ["letter_selection"], ["split0", "split1", "carlini/models"],
-                                                      ["carlini/baseline", "carlini/defense"], ["carlini"]]
+                                                      ["carlini/baseline", "carlini/defense", "gallery"], ["carlini"]]
     stages = background.jobs(protocols.background("paper"), tmp_path, None, 0, protocols.Scope(folds=3))
     assert [[j.label for j in s] for s in stages] == [["letters/repeat0_fold0", "letters/repeat0_fold1",
                                                        "letters/repeat0_fold2"]]  # nothing needs the letters yet
     published = dataclasses.replace(protocols.background("paper"), letters="published")
     stages = background.jobs(published, tmp_path, None, 0, protocols.Scope(splits=1, carlini=False))
-    assert [[j.label for j in s] for s in stages] == [["split0"]]
+    assert [[j.label for j in s] for s in stages] == [["split0"], ["gallery"]]
     stages = dnr.jobs(protocols.dnr("paper"), tmp_path, None, 0, protocols.Scope(runs=2, datasets=("mnist",)))
     assert [[j.label for j in s] for s in stages] == [["mnist"], ["mnist/run0", "mnist/run1"]]
     stages = unified.jobs(protocols.unified("smoke"), tmp_path, None, 0)

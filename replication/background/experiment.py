@@ -7,7 +7,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from replication.background import assembly, carlini, letters, training, weak_attacks
+from replication.background import assembly, carlini, gallery, letters, training, weak_attacks
 from replication.background.outcomes import mean_std, outcome_fractions, table_fractions
 from replication.background.records import MODELS, Aggregate, Carlini, LetterSelection, Split, WeakAttack
 from replication.background.weak_attacks import NORMS
@@ -66,7 +66,8 @@ def carlini_unit(store: RunStore, pool: assembly.Pool, kept, p: BackgroundProtoc
 
 def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str], seed: int, key: str) -> None:
     """A worker's job (`replication.runs.engine`): the units `key` names in the run folder `out` ('letters/<fold>',
-    'letter_selection', 'split<i>', 'carlini/models' (the two checkpoints), 'carlini/<model>' or 'carlini')."""
+    'letter_selection', 'split<i>', 'gallery', 'carlini/models' (the two checkpoints), 'carlini/<model>' or
+    'carlini')."""
     pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
     store = open_store(protocol, Path(out), pool, seed, fork=False)
     if key.startswith("letters/"):
@@ -85,11 +86,14 @@ def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str
             carlini.attack_unit(store, ready, key[len("carlini/"):], protocol.carlini)
     elif key.startswith("split"):
         split_unit(store, int(key[len("split"):]), pool, assembly.relabel(pool.labels, kept), protocol, seed)
+    elif key == "gallery":
+        gallery_unit(store, pool, assembly.relabel(pool.labels, kept), protocol, seed)
 
 
 def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, scope: Scope) -> List[List[Job]]:
     """The run's independent units as stages: the letter-selection folds, their summary, then the splits beside the
-    Carlini models, then each model's Carlini attack, then the Carlini summary."""
+    Carlini models, then each model's Carlini attack beside the gallery (split 0's models), then the Carlini
+    summary."""
     folder, data = shared_paths(out, data_dir)
 
     def job(key: str) -> Job:
@@ -103,8 +107,9 @@ def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed:
         stages.append([job("letter_selection")])
     splits = [job(f"split{i}") for i in range(scope.count("splits", protocol.splits))]
     if not scope.carlini:
-        return stages + [splits]
-    return stages + [splits + [job("carlini/models")], [job(f"carlini/{name}") for name in MODELS], [job("carlini")]]
+        return stages + [splits, [job("gallery")]]
+    return stages + [splits + [job("carlini/models")], [job(f"carlini/{name}") for name in MODELS] + [job("gallery")],
+                     [job("carlini")]]
 
 
 def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, p: BackgroundProtocol,
@@ -160,7 +165,7 @@ def unit_names(p: BackgroundProtocol, scope: Scope = WHOLE) -> List[str]:
         if scope.partial_selection(p):
             return names
         names.append("letter_selection")
-    names += [f"split{i}" for i in range(scope.count("splits", p.splits))]
+    names += [f"split{i}" for i in range(scope.count("splits", p.splits))] + ["gallery"]
     if scope.carlini:
         names += [f"carlini/{m}{part}" for m in MODELS for part in ("_digest", "")] + ["carlini"]
     return names
@@ -188,13 +193,23 @@ def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: 
     selection, kept = letter_choice(store, pool, protocol, data_dir, seed)
     labels = assembly.relabel(pool.labels, kept)
     splits = [split_unit(store, i, pool, labels, protocol, seed) for i in range(n_splits)]
+    weak = gallery_unit(store, pool, labels, protocol, seed)
     cw = carlini_unit(store, pool, kept, protocol, data_dir, seed) if scope.carlini else None
     results = results_of(protocol, store, pool, seed, scope, engine, selection, kept, splits, cw, stages=(
         ["letter_selection"] * (selection is not None) + [f"split{i}" for i in range(n_splits)]
         + ["carlini"] * scope.carlini))
     from replication.background import figures
-    results["figures"] = figures.draw_all(results, store, pool, labels, protocol, seed)
+    results["figures"] = figures.draw_all(results, store, weak, protocol)
     return finish(results, store, start)
+
+
+def gallery_unit(store: RunStore, pool: assembly.Pool, labels: np.ndarray, p: BackgroundProtocol,
+                 seed: int) -> Optional[List[Dict]]:
+    """The report gallery's FGS and FG rows from split 0's models (`gallery.weak_rows`), kept as a unit because the
+    ledger keeps no background models; None (and no unit) when neither the unit nor the models are in the folder."""
+    if not store.has("gallery") and not gallery.has_models(store):
+        return None
+    return store.unit("gallery", lambda: gallery.weak_rows(store, pool, labels, p, seed))
 
 
 def results_of(protocol: BackgroundProtocol, store: RunStore, pool: assembly.Pool, seed: int, scope: Scope,

@@ -1,7 +1,7 @@
 """Figures of the background-class report: eps curves, adversarial gallery, letter rates."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import matplotlib
 
@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from replication.background import assembly, records  # noqa: E402
+from replication.background import records  # noqa: E402
 from replication.background.gallery import attack_images  # noqa: E402
 from replication.reporting import published  # noqa: E402
 from replication.reporting.plotting import Figure, by_key, draw  # noqa: E402
@@ -90,12 +90,14 @@ FIGURES = by_key(
     Figure("letters", "letter_rates.png", None, "letter rates"))  # drawn from the letter selection
 
 
-def draw_all(results: Dict, store: RunStore, pool: assembly.Pool, labels: np.ndarray, protocol,
-             seed: int) -> Dict[str, str]:
-    """Draw every figure into the run folder; returns {figure: file name}."""
+def draw_all(results: Dict, store: RunStore, weak: Optional[List[Dict]], protocol) -> Dict[str, str]:
+    """Draw every figure into the run folder (the gallery from the `gallery` unit's rows, `weak`, and the Carlini
+    stage's); returns {figure: file name}."""
     files = draw(results, store, [FIGURES["curves"]])
-    files["gallery"] = FIGURES["gallery"].file
-    gallery(attack_images(store, pool, labels, protocol, seed, records.carlini(results)), store.path(files["gallery"]))
+    rows = attack_images(weak, records.carlini(results))
+    if rows:
+        files["gallery"] = FIGURES["gallery"].file
+        gallery(rows, store.path(files["gallery"]))
     selection = records.letter_selection(results)
     if selection is not None:
         files["letters"] = FIGURES["letters"].file
