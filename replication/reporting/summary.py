@@ -92,9 +92,10 @@ def machine(r: Dict) -> str:
     return "; ".join(seen) or "unknown"
 
 
-def mean_std(values: List[float]) -> str:
+def mean_std(values: List[float], repeat: str = "run") -> str:
+    """'mean (std)' over runs or splits (`repeat`), or 'mean (one run)'."""
     v = np.asarray(values, float)
-    return f"{v.mean():.1f} ({v.std(ddof=1):.1f})" if len(v) > 1 else f"{v.mean():.1f} (one run)"
+    return f"{v.mean():.1f} ({v.std(ddof=1):.1f})" if len(v) > 1 else f"{v.mean():.1f} (one {repeat})"
 
 
 def glance_dnr(r: Dict, link: str) -> List[str]:
@@ -142,7 +143,7 @@ def glance_background(r: Dict, link: str) -> List[str]:
         row = Row(f"{label}{tables.MODELS[model]}: {cat}", tables.split_rate(r, table, model, cat), pub)
         values = [s.outcomes(table)[model][cat] for s in splits]
         std = f" ({pub.std:.2f})" if pub.std is not None else ""
-        lines.append(f"| {row.label} | {mean_std(values)} [{row.measured.low:.2f}, {row.measured.high:.2f}] | "
+        lines.append(f"| {row.label} | {mean_std(values, 'split')} [{row.measured.low:.2f}, {row.measured.high:.2f}] | "
                      f"{pub.value:.2f}{std} | [{row.verdict}]({link}) |")
     return lines
 
