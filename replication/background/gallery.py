@@ -54,7 +54,7 @@ def attack_images(weak: Optional[List[Dict]], cw: Optional[Carlini]) -> List[Dic
     """Gallery rows: the `gallery` unit's (`weak_rows`; none when it could not be computed) and the Carlini
     targets (if run)."""
     rows = [{**row, "images": list(np.asarray(row["images"], np.float32) / 255 - 0.5)} for row in weak or []]
-    for model_name in ("baseline", "defense") if cw else ():
+    for model_name in MODELS if cw else ():
         g = cw.attacks[model_name].gallery
         rows.append({"title": f"{model_name}\nCarlini L2", "images": g["adv"],
                      "captions": [f"t{t} -> {_name(p)}" for t, p in zip(g["target"], g["pred"])]})
