@@ -19,19 +19,16 @@ def _name(label: int) -> str:
     return "bg" if label == assembly.BACKGROUND else EMNIST_CHARS[label]
 
 
-def weak_rows(store, pool, labels: np.ndarray, protocol, seed: int) -> Optional[List[Dict]]:
-    """The gallery's originals and the FGS and FG adversarials of both split-0 models, with the labels they get;
-    images in 8 bits (a figure's precision). None when split 0's models are not in the run folder: the ledger keeps
-    no background models, so this is the unit `gallery`, computed beside split 0 while they exist."""
-    if not has_models(store):
-        return None
-    paths = {m: store.path(f"models/split0_{m}.keras") for m in MODELS}
+def weak_rows(store, pool, labels: np.ndarray, protocol, seed: int) -> List[Dict]:
+    """The gallery's originals and the FGS and FG adversarials of both split-0 models (`has_models`), with the
+    labels they get; images in 8 bits (a figure's precision). The ledger keeps no background models, so this is the
+    unit `gallery`, computed beside split 0 while they exist."""
     sets = assembly.split_sets(labels, assembly.make_split(labels, protocol.test_fraction, seed))
     idx = sets["test"][:N_SHOW]
     x, y = training.to_input(pool.images[idx]), labels[idx]
     rows = [{"title": "original", "images": _bytes(x), "captions": [f"true {_name(t)}" for t in y]}]
-    for model_name, path in paths.items():
-        model = keras.models.load_model(path)
+    for model_name in MODELS:
+        model = keras.models.load_model(model_path(store, model_name))
         for attack, eps in (("fgs", protocol.fgs_eps), ("fg", protocol.fg_eps)):
             adv = weak_attack(model, x, y, attack, eps)
             pred = training.predict(model, adv)
@@ -40,9 +37,14 @@ def weak_rows(store, pool, labels: np.ndarray, protocol, seed: int) -> Optional[
     return rows
 
 
+def model_path(store, model_name: str):
+    """Split 0's model `model_name` in the run folder."""
+    return store.path(f"models/split0_{model_name}.keras")
+
+
 def has_models(store) -> bool:
     """Whether split 0's models are in the run folder."""
-    return all(store.path(f"models/split0_{m}.keras").exists() for m in MODELS)
+    return all(model_path(store, m).exists() for m in MODELS)
 
 
 def _bytes(images: np.ndarray) -> List:
