@@ -82,11 +82,10 @@ def default_protocol() -> str:
 def variant(args: argparse.Namespace) -> str:
     """The protocol variant a command runs ('' for the protocol as it is): DNR's authors' layers, background's
     published letters."""
-    if args.experiment == "dnr" and args.layers == "authors":
-        return "authors-layers"
-    if args.experiment == "background" and args.letters == "published":
-        return "published-letters"
-    return ""
+    from replication.runs.ledger import VARIANTS
+
+    return next((name for name, (experiment, option, value) in VARIANTS.items()
+                 if args.experiment == experiment and getattr(args, option, None) == value), "")
 
 
 def default_folder(args: argparse.Namespace, level: str) -> Path:

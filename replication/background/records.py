@@ -191,3 +191,9 @@ def letter_selection(results: Dict) -> Optional[LetterSelection]:
     """The typed letter selection, None when the run used the paper's letters."""
     s = results["letter_selection"]
     return s if s is None or isinstance(s, LetterSelection) else LetterSelection.from_dict(s)
+
+
+def stopped_in_selection(results: Dict) -> bool:
+    """Whether the run stopped inside its letter selection (`--folds`): it has a provisional selection only."""
+    s = letter_selection(results)
+    return s is not None and s.partial

@@ -162,8 +162,7 @@ def model_warnings(r: Dict) -> List[str]:
 
 def render(r: Dict) -> str:
     """The whole report (of a run stopped inside its letter selection: `render_selection`)."""
-    selection = records.letter_selection(r)
-    if selection is not None and selection.partial:
+    if records.stopped_in_selection(r):
         return render_selection(r)
     lines = _header(r)
     bad = model_warnings(r)

@@ -131,8 +131,7 @@ def glance_selection(r: Dict, link: str) -> List[str]:
 def glance_background(r: Dict, link: str) -> List[str]:
     from replication.background import records, tables
     from replication.reporting.report import Row
-    selection = records.letter_selection(r)
-    if selection is not None and selection.partial:
+    if records.stopped_in_selection(r):
         return glance_selection(r, link)
     splits = records.splits(r)
     lines = ["| quantity | measured: mean (std over splits) [95% interval] | published: mean (std) | verdict |",

@@ -264,14 +264,23 @@ def from_base(name: str, own: Dict[str, List[float]], base: Dict[str, List[float
     return median(base[known]) * ratio
 
 
-VARIANT_OPTIONS = {"authors-layers": ["--layers", "authors"], "published-letters": ["--letters", "published"]}
+# The protocol variants: name -> (experiment, CLI option, its value). `cli.variant` reads a command's from here.
+VARIANTS = {"authors-layers": ("dnr", "layers", "authors"), "published-letters": ("background", "letters", "published")}
+
+
+def variant_options(variant: str) -> List[str]:
+    """The CLI options that select a variant ([] for the protocol as it is)."""
+    if not variant:
+        return []
+    _, option, value = VARIANTS[variant]
+    return [f"--{option}", value]
 
 
 def command(experiment: str, variant: str, root: Path = ROOT) -> List[str]:
     """The CLI arguments that run (or resume) a ledger folder at one thread, after `python -m replication` (with
     `--out` when the ledger is not the default `reports/`)."""
     out = [] if Path(root) == ROOT else ["--out", str(folder(experiment, variant, root=root))]
-    return [experiment, "--protocol", "paper", *VARIANT_OPTIONS.get(variant, []), "--threads", "1", *out]
+    return [experiment, "--protocol", "paper", *variant_options(variant), "--threads", "1", *out]
 
 
 def render(rows: List[FolderStatus]) -> str:
