@@ -56,3 +56,24 @@ def test_background_report_flags_untrained_models():
 def test_a_partial_dnr_run_says_how_many_runs_it_computed():
     from replication.dnr.report import runs_text
     assert runs_text(2, 5) == "2 of 5 run(s)" and runs_text(5, 5) == "5 run(s)"
+
+
+def test_spread_rows_put_our_std_over_splits_beside_the_papers():
+    """On the ledger's background run (>= 2 splits): one row per Table V number published with a std, the
+    baseline's "other digit" (100 - "correct") left out; one split gives no row and says why."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from replication.background import records, report, tables
+    r = json.loads((Path(__file__).parents[1] / "reports/background/paper-published-letters/results.json").read_text())
+    rows = {row.label: row for row in tables.spread_rows(r)}
+    assert len(rows) == 8 and "FGS 0.25, digits: other digit" not in rows
+    values = [s.outcomes("fgs")["defense"]["background"] for s in records.splits(r)]
+    row = rows["FGS 0.25, digits + background: background"]
+    assert row.std == pytest.approx(np.std(values, ddof=1))
+    assert row.ratio.estimate == pytest.approx(row.std / 13.22) and row.ratio.n == len(values)
+    assert f"| {row.ratio.text()} | {row.verdict} |" in "\n".join(report.spread_section(r))
+    r["splits"] = r["splits"][:1]
+    assert tables.spread_rows(r) == [] and "Needs at least 2 splits" in "\n".join(report.spread_section(r))

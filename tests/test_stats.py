@@ -96,3 +96,28 @@ def test_claim_rules_and_the_n_that_would_decide():
     assert stats.above(iv, 1.0) == "supported" and stats.above(iv, 20.0) == "contradicted"
     assert stats.n_to_decide(iv, 5.0) == 400  # half-width 6 must shrink to the distance 3: 4x the samples
     assert stats.n_to_decide(Interval(5.0, 0.0, 10.0, 100, "x"), 5.0) is None
+
+
+def test_std_ratio_interval_covers_95_percent_of_equal_spreads():
+    """3 splits of ours against a std over 10: an interval with the F quantiles' degrees of freedom swapped covers
+    0.84 of these same draws."""
+    rng = np.random.default_rng(0)
+    draws = [stats.std_ratio(rng.normal(size=3), rng.normal(size=10).std(ddof=1)) for _ in range(4000)]
+    coverage = np.mean([d.low <= 1.0 <= d.high for d in draws])
+    assert 0.94 <= coverage <= 0.96
+    assert draws[0].n == 3 and draws[0].method == "F, 3 vs 10 splits"
+
+
+def test_spread_verdicts_and_bad_input():
+    def ratio(low, high):
+        return Interval(1.0, low, high, 10, "F")
+    assert stats.compare_spread(ratio(0.85, 1.2)) == "consistent"
+    assert stats.compare_spread(ratio(1.3, 3.0)) == "inconsistent"
+    assert stats.compare_spread(ratio(0.1, 0.7)) == "inconsistent"
+    assert stats.compare_spread(ratio(0.5, 1.1)) == "inconclusive"
+    r = stats.std_ratio([1.0, 3.0], 2.0, 10)
+    assert r.estimate == pytest.approx(np.sqrt(2.0) / 2.0)
+    with pytest.raises(ValueError, match="at least 2 splits"):
+        stats.std_ratio([1.0], 2.0)
+    with pytest.raises(ValueError, match="published std must be > 0"):
+        stats.std_ratio([1.0, 2.0], 0.0)

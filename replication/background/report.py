@@ -5,7 +5,7 @@ from typing import Dict, List
 
 from replication.background import figures, letters, records
 from replication.background.assembly import BACKGROUND
-from replication.background.tables import MODELS, P, all_rows, carlini_success
+from replication.background.tables import MODELS, P, all_rows, carlini_success, spread_rows, spread_verdicts
 from replication.evaluation import stats
 from replication.reporting import deviations, published
 from replication.reporting.report import VERDICT_RULE, markdown_table, scope_lines, verdict_counts
@@ -176,6 +176,7 @@ def render(r: Dict) -> str:
               VERDICT_RULE, ""]
     for title, rows in groups.items():
         lines += [f"## {title}", "", markdown_table(rows), ""]
+    lines += spread_section(r)
     l2 = records.aggregate(r).l2_mean
     lines += [f"Mean L2 of the weak attacks' perturbations (after clipping): FGS {l2['fgs']['baseline']:.2f} / "
               f"{l2['fgs']['defense']:.2f}, FG {l2['fg']['baseline']:.2f} / {l2['fg']['defense']:.2f} "
@@ -192,6 +193,22 @@ def render(r: Dict) -> str:
                       "not recomputed."]
     lines += ["", "## Protocol (verbatim)", "", "```", _protocol_text(r["protocol"]), "```", ""]
     return "\n".join(lines)
+
+
+def spread_section(r: Dict) -> List[str]:
+    """Our std over splits beside the paper's (Table V gives one per number), judged by `stats.SPREAD_RULE`."""
+    rows = spread_rows(r)
+    head = "## Spread over splits: our std beside the paper's"
+    if not rows:
+        return [head, "", "Needs at least 2 splits: one split's std is not a spread over retrainings.", ""]
+    counts = spread_verdicts(rows)
+    lines = [head, "", "Verdicts: " + ", ".join(f"{v}: {n}" for v, n in counts.items()) + ".", "",
+             stats.SPREAD_RULE, "", "| quantity | our std (splits) | published std (splits) | ratio [95% interval] | "
+             "verdict | source |", "|---|---|---|---|---|---|"]
+    lines += [f"| {row.label} | {row.std:.2f} ({row.ratio.n}) | {row.published.std:.2f} ({stats.PUBLISHED_SPLITS}) "
+              f"| {row.ratio.text()} | {row.verdict} | {row.published.source} |" for row in rows]
+    return lines + ["", "The baseline's \"other digit\" is 100 - its \"correct\" (no background class): the same "
+                        "spread, shown once.", ""]
 
 
 def render_selection(r: Dict) -> str:

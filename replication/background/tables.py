@@ -1,8 +1,11 @@
 """The paper's Tables I, III, IV and V: each one's published numbers and the rows that compare a run with them."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Dict, List
+from typing import Callable, Dict, Iterator, List, Tuple
+
+import numpy as np
 
 from replication.background import records
 from replication.evaluation import stats
@@ -32,14 +35,17 @@ def split_rate(r: Dict, table: str, model: str, category: str) -> Interval:
     return stats.rate([s.outcomes(table)[model][category] for s in records.splits(r)], _test_sizes(r))
 
 
-def outcome_rows(r: Dict, table: str, key: str, label: str) -> List[Row]:
-    rows = []
+def published_outcomes(key: str, label: str) -> Iterator[Tuple[str, str, str, Published]]:
+    """(row label, model, category, published number) of every published outcome of one Table III/V attack."""
     for m, data in MODELS.items():
         for cat in ("correct", "other_digit", "background"):
             pub = P.get(f"{key}/{m}/{cat}")
             if pub is not None:
-                rows.append(Row(f"{label}{data}: {cat.replace('_', ' ')}", split_rate(r, table, m, cat), pub))
-    return rows
+                yield f"{label}{data}: {cat.replace('_', ' ')}", m, cat, pub
+
+
+def outcome_rows(r: Dict, table: str, key: str, label: str) -> List[Row]:
+    return [Row(text, split_rate(r, table, m, cat), pub) for text, m, cat, pub in published_outcomes(key, label)]
 
 
 def carlini_success(r: Dict, model: str) -> Interval:
@@ -63,13 +69,53 @@ def table4_rows(r: Dict) -> List[Row]:
     return rows
 
 
+def outcome_tables(r: Dict) -> List[Tuple[str, str, str]]:
+    """(outcome table, published key, row label prefix) of Table III and Table V's two attacks."""
+    return [("clean", "table3", ""), ("fgs", "table5/fgs", f"FGS {attack_eps(r, 'fgs')}, "),
+            ("fg", "table5/fg", f"FG {attack_eps(r, 'fg')}, ")]
+
+
 def table3_rows(r: Dict) -> List[Row]:
-    return outcome_rows(r, "clean", "table3", "")
+    return outcome_rows(r, *outcome_tables(r)[0])
 
 
 def table5_rows(r: Dict) -> List[Row]:
-    return (outcome_rows(r, "fgs", "table5/fgs", f"FGS {attack_eps(r, 'fgs')}, ")
-            + outcome_rows(r, "fg", "table5/fg", f"FG {attack_eps(r, 'fg')}, "))
+    return [row for args in outcome_tables(r)[1:] for row in outcome_rows(r, *args)]
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One published std over splits beside ours: the ratio ours / paper's with its interval (`stats.std_ratio`)."""
+
+    label: str
+    std: float
+    published: Published
+    ratio: Interval
+
+    @property
+    def verdict(self) -> str:
+        return stats.compare_spread(self.ratio)
+
+
+def spread_rows(r: Dict) -> List[Spread]:
+    """Every Table III/V number published with a std, once the run has >= 2 splits (else none). The baseline's
+    "other digit" is 100 - its "correct", the same spread, so it is left out."""
+    splits = records.splits(r)
+    if len(splits) < 2:
+        return []
+    rows = []
+    for table, key, label in outcome_tables(r):
+        for text, m, cat, pub in published_outcomes(key, label):
+            if pub.std is not None and (m, cat) != ("baseline", "other_digit"):
+                values = [s.outcomes(table)[m][cat] for s in splits]
+                rows.append(Spread(text, float(np.std(values, ddof=1)), pub, stats.std_ratio(values, pub.std)))
+    return rows
+
+
+def spread_verdicts(rows: List[Spread]) -> Dict[str, int]:
+    """How many spread rows got each verdict, in verdict order."""
+    counts = Counter(row.verdict for row in rows)
+    return dict(sorted(counts.items()))
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,41 @@ def compare(measured: Interval, band: tuple, unit: str = "%") -> str:
     return "inconclusive"
 
 
+SPREAD_MARGIN = 1.25       # a ratio of stds within a factor 1.25 of 1 is immaterial
+
+SPREAD_RULE = (
+    "**Spread rule.** Our std over splits against the paper's std over its "
+    f"{PUBLISHED_SPLITS} splits, as the ratio ours / paper's with its 95% interval from the F distribution of two "
+    "sample variances (ours divides by n - 1; the paper does not say which it used, and over 10 splits the "
+    "other choice moves its std by a factor 1.05). A material difference is a factor "
+    f"{SPREAD_MARGIN}: **consistent** when the interval lies inside [{1 / SPREAD_MARGIN:g}, {SPREAD_MARGIN:g}], "
+    "**inconsistent** when it misses that band, **inconclusive** otherwise.")
+
+
+def std_ratio(values: Sequence[float], published_std: float, published_n: int = PUBLISHED_SPLITS) -> Interval:
+    """Our std over `values` (one per split) / a published std over `published_n` splits, with the 95% interval
+    of the ratio of the two populations' stds (F distribution; both samples taken as normal)."""
+    v = np.asarray(values, float)
+    if len(v) < 2:
+        raise ValueError("a spread needs at least 2 splits")
+    if not published_std > 0 or published_n < 2:
+        raise ValueError(f"the published std must be > 0 over >= 2 splits, got {published_std} over {published_n}")
+    ratio = float(v.std(ddof=1)) / published_std
+    low = ratio / math.sqrt(_scipy_stats.f.ppf(0.975, len(v) - 1, published_n - 1))
+    high = ratio * math.sqrt(_scipy_stats.f.ppf(0.975, published_n - 1, len(v) - 1))
+    return Interval(ratio, low, high, len(v), f"F, {len(v)} vs {published_n} splits")
+
+
+def compare_spread(ratio: Interval) -> str:
+    """consistent / inconsistent / inconclusive for a ratio of stds (see SPREAD_RULE)."""
+    lo, hi = 1 / SPREAD_MARGIN, SPREAD_MARGIN
+    if ratio.high < lo or ratio.low > hi:
+        return "inconsistent"
+    if lo <= ratio.low and ratio.high <= hi:
+        return "consistent"
+    return "inconclusive"
+
+
 # --- the papers' claims ---------------------------------------------------------------------------------------
 
 CLAIM_VERDICTS = ("supported", "contradicted", "inconclusive")

@@ -144,6 +144,12 @@ def glance_background(r: Dict, link: str) -> List[str]:
         std = f" ({pub.std:.2f})" if pub.std is not None else ""
         lines.append(f"| {row.label} | {mean_std(values, 'split')} [{row.measured.low:.2f}, {row.measured.high:.2f}] | "
                      f"{pub.value:.2f}{std} | [{row.verdict}]({link}) |")
+    spread = tables.spread_rows(r)
+    if spread:
+        counts = tables.spread_verdicts(spread)
+        lines += ["", f"Spread over splits, our std beside the paper's ({len(splits)} splits vs its 10, "
+                      f"{len(spread)} Table V numbers): " + ", ".join(f"{v} {n}" for v, n in counts.items())
+                  + f" ([rule and table]({link}))."]
     return lines
 
 
