@@ -92,10 +92,12 @@ def machine(r: Dict) -> str:
     return "; ".join(seen) or "unknown"
 
 
-def mean_std(values: List[float], repeat: str = "run") -> str:
+def mean_std(values: List[float], repeat: str = "run", digits: int = 1) -> str:
     """'mean (std)' over runs or splits (`repeat`), or 'mean (one run)'."""
     v = np.asarray(values, float)
-    return f"{v.mean():.1f} ({v.std(ddof=1):.1f})" if len(v) > 1 else f"{v.mean():.1f} (one {repeat})"
+    if len(v) < 2:
+        return f"{v.mean():.{digits}f} (one {repeat})"
+    return f"{v.mean():.{digits}f} ({v.std(ddof=1):.{digits}f})"
 
 
 def glance_dnr(r: Dict, link: str) -> List[str]:
@@ -142,8 +144,9 @@ def glance_background(r: Dict, link: str) -> List[str]:
         row = Row(f"{label}{tables.MODELS[model]}: {cat}", tables.split_rate(r, table, model, cat), pub)
         values = [s.outcomes(table)[model][cat] for s in splits]
         std = f" ({pub.std:.2f})" if pub.std is not None else ""
-        lines.append(f"| {row.label} | {mean_std(values, 'split')} [{row.measured.low:.2f}, {row.measured.high:.2f}] | "
-                     f"{pub.value:.2f}{std} | [{row.verdict}]({link}) |")
+        interval = f"[{row.measured.low:.2f}, {row.measured.high:.2f}]"
+        lines.append(f"| {row.label} | {mean_std(values, 'split', 2)} {interval} | {pub.value:.2f}{std} | "
+                     f"[{row.verdict}]({link}) |")
     spread = tables.spread_rows(r)
     if spread:
         counts = tables.spread_verdicts(spread)
