@@ -113,7 +113,7 @@ def spread_rows(r: Dict) -> List[Spread]:
 
 
 def spread_verdicts(rows: List[Spread]) -> Dict[str, int]:
-    """How many spread rows got each verdict, in verdict order."""
+    """How many spread rows got each verdict, verdicts in alphabetical order."""
     counts = Counter(row.verdict for row in rows)
     return dict(sorted(counts.items()))
 
