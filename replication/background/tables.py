@@ -5,8 +5,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Tuple
 
-import numpy as np
-
 from replication.background import records
 from replication.evaluation import stats
 from replication.evaluation.stats import Interval
@@ -30,9 +28,14 @@ def table1_rows(r: Dict) -> List[Row]:
                          ("defense", "train_letters"), ("defense", "test_digits"))]
 
 
+def split_values(r: Dict, table: str, model: str, category: str) -> List[float]:
+    """A Table III/V rate (%) of each split."""
+    return [s.outcomes(table)[model][category] for s in records.splits(r)]
+
+
 def split_rate(r: Dict, table: str, model: str, category: str) -> Interval:
     """A Table III/V rate over the splits, with its interval (Wilson on the pooled test digits, or t over splits)."""
-    return stats.rate([s.outcomes(table)[model][category] for s in records.splits(r)], _test_sizes(r))
+    return stats.rate(split_values(r, table, model, category), _test_sizes(r))
 
 
 def published_outcomes(key: str, label: str) -> Iterator[Tuple[str, str, str, Published]]:
@@ -88,9 +91,13 @@ class Spread:
     """One published std over splits beside ours: the ratio ours / paper's with its interval (`stats.std_ratio`)."""
 
     label: str
-    std: float
     published: Published
     ratio: Interval
+
+    @property
+    def std(self) -> float:
+        """Our std over splits."""
+        return self.ratio.estimate * self.published.std
 
     @property
     def verdict(self) -> str:
@@ -100,16 +107,11 @@ class Spread:
 def spread_rows(r: Dict) -> List[Spread]:
     """Every Table III/V number published with a std, once the run has >= 2 splits (else none). The baseline's
     "other digit" is 100 - its "correct", the same spread, so it is left out."""
-    splits = records.splits(r)
-    if len(splits) < 2:
+    if len(records.splits(r)) < 2:
         return []
-    rows = []
-    for table, key, label in outcome_tables(r):
-        for text, m, cat, pub in published_outcomes(key, label):
-            if pub.std is not None and (m, cat) != ("baseline", "other_digit"):
-                values = [s.outcomes(table)[m][cat] for s in splits]
-                rows.append(Spread(text, float(np.std(values, ddof=1)), pub, stats.std_ratio(values, pub.std)))
-    return rows
+    return [Spread(text, pub, stats.std_ratio(split_values(r, table, m, cat), pub.std))
+            for table, key, label in outcome_tables(r) for text, m, cat, pub in published_outcomes(key, label)
+            if pub.std is not None and (m, cat) != ("baseline", "other_digit")]
 
 
 def spread_verdicts(rows: List[Spread]) -> Dict[str, int]:

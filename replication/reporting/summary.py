@@ -132,6 +132,7 @@ def glance_selection(r: Dict, link: str) -> List[str]:
 
 def glance_background(r: Dict, link: str) -> List[str]:
     from replication.background import records, tables
+    from replication.evaluation import stats
     from replication.reporting.report import Row
     if records.stopped_in_selection(r):
         return glance_selection(r, link)
@@ -142,17 +143,17 @@ def glance_background(r: Dict, link: str) -> List[str]:
         label = "" if table == "clean" else f"{table.upper()} {tables.attack_eps(r, table)}, "
         pub = tables.P[f"{key}/{model}/{cat}"]
         row = Row(f"{label}{tables.MODELS[model]}: {cat}", tables.split_rate(r, table, model, cat), pub)
-        values = [s.outcomes(table)[model][cat] for s in splits]
+        values = tables.split_values(r, table, model, cat)
         std = f" ({pub.std:.2f})" if pub.std is not None else ""
         interval = f"[{row.measured.low:.2f}, {row.measured.high:.2f}]"
         lines.append(f"| {row.label} | {mean_std(values, 'split', 2)} {interval} | {pub.value:.2f}{std} | "
                      f"[{row.verdict}]({link}) |")
     spread = tables.spread_rows(r)
     if spread:
-        counts = tables.spread_verdicts(spread)
-        lines += ["", f"Spread over splits, our std beside the paper's ({len(splits)} splits vs its 10, "
-                      f"{len(spread)} Table V numbers): " + ", ".join(f"{v} {n}" for v, n in counts.items())
-                  + f" ([rule and table]({link}))."]
+        verdicts = ", ".join(f"{v} {n}" for v, n in tables.spread_verdicts(spread).items())
+        lines += ["", f"Spread over splits, our std beside the paper's ({len(splits)} splits vs its "
+                      f"{stats.PUBLISHED_SPLITS}, {len(spread)} Table V numbers): {verdicts} "
+                      f"([rule and table]({link}))."]
     return lines
 
 
