@@ -52,6 +52,13 @@ def test_a_letter_is_decided_only_when_its_interval_clears_the_threshold():
     assert letters.decision(counts["T"], 0.98) == "undecided"          # 98% [93.0, 99.4] straddles 98%
     assert letters.verdict("removed", "O") == "supported" and letters.verdict("kept", "O") == "contradicted"
     assert letters.verdict("undecided", "T") == "inconclusive"
+    judgements = letters.judged(counts, 0.98)                          # 100 of 100 [96.3, 100] straddles 98% too
+    assert judgements["O"] == ("removed", "supported") and judgements["T"] == judgements["e"] == \
+        ("undecided", "inconclusive")
+    assert letters.verdict_counts(judgements) == {"inconclusive": 36, "supported": 1}
+    judgements = letters.judged(counts, 0.9)
+    assert judgements["e"] == ("kept", "supported") and judgements["L"] == ("kept", "contradicted")
+    assert letters.verdict_counts(judgements) == {"contradicted": 14, "supported": 23}
     twice = letters.letter_counts(2 * letters.confusion(labels, pred), labels)  # a second repeat of the same samples
     assert twice["T"]["distinct"] == 100 and letters.rate_interval(twice["T"]).text() == \
         letters.rate_interval(counts["T"]).text()                      # narrows nothing

@@ -1,7 +1,8 @@
 """Section IV.A: which letters a 47-class net rarely confuses with digits (repeated k-fold CV)."""
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Sequence
+from collections import Counter
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
@@ -68,13 +69,18 @@ def verdict(decided: str, letter: str) -> str:
     return "supported" if decided == paper_decision(letter) else "contradicted"
 
 
-def verdict_counts(counts: Dict[str, Dict[str, int]], threshold: float) -> Dict[str, int]:
-    """How many letters get each verdict (`verdict`)."""
-    out: Dict[str, int] = {}
+def judged(counts: Dict[str, Dict[str, int]], threshold: float) -> Dict[str, Tuple[str, str]]:
+    """Per letter: our decision (`decision`) and the paper's decision judged against it (`verdict`)."""
+    out = {}
     for c in counts:
-        v = verdict(decision(counts[c], threshold), c)
-        out[v] = out.get(v, 0) + 1
-    return dict(sorted(out.items()))
+        decided = decision(counts[c], threshold)
+        out[c] = (decided, verdict(decided, c))
+    return out
+
+
+def verdict_counts(judgements: Dict[str, Tuple[str, str]]) -> Dict[str, int]:
+    """How many letters get each verdict, from `judged`."""
+    return dict(sorted(Counter(v for _, v in judgements.values()).items()))
 
 
 def rate_interval(counts: Dict[str, int]) -> stats.Interval:

@@ -102,12 +102,11 @@ def _letters(r: Dict) -> List[str]:
 
 def _letter_verdicts(s: records.LetterSelection, threshold: float) -> List[str]:
     """Per letter: its rate with the interval, the decision the interval allows, and the paper's decision judged."""
-    rows = []
-    for c in sorted(s.rates, key=lambda c: -s.rates[c]):
-        decided = letters.decision(s.counts[c], threshold)
-        rows.append(f"| {c} | {letters.rate_interval(s.counts[c]).text()} | {s.counts[c]['distinct']:,} | "
-                    f"{letters.paper_decision(c)} | {decided} | {letters.verdict(decided, c)} |")
-    verdicts = letters.verdict_counts(s.counts, threshold)
+    judgements = letters.judged(s.counts, threshold)
+    rows = [f"| {c} | {letters.rate_interval(s.counts[c]).text()} | {s.counts[c]['distinct']:,} | "
+            f"{letters.paper_decision(c)} | {judgements[c][0]} | {judgements[c][1]} |"
+            for c in sorted(s.rates, key=lambda c: -s.rates[c])]
+    verdicts = letters.verdict_counts(judgements)
     return ["The paper's decision per letter, judged: " + ", ".join(f"{k} {n}" for k, n in verdicts.items())
             + f" of {len(rows)}. Rule: a letter is kept when the 95% Wilson interval of its rate lies wholly above "
             f"{100 * threshold:g}%, removed when wholly below, undecided otherwise; the paper's decision is supported "

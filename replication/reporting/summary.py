@@ -124,7 +124,7 @@ def glance_selection(r: Dict, link: str) -> List[str]:
     """A run stopped inside its letter selection: what the folds so far say of the paper's 37 decisions."""
     from replication.background import letters, records
     s = records.letter_selection(r)
-    verdicts = letters.verdict_counts(s.counts, r["protocol"]["selection_threshold"])
+    verdicts = letters.verdict_counts(letters.judged(s.counts, r["protocol"]["selection_threshold"]))
     return [f"Letter selection, provisional ({s.trainings} of {s.of} fold trainings): the paper's decision per "
             f"letter is {', '.join(f'{k} for {n}' for k, n in verdicts.items())} of {len(s.rates)} "
             f"([rule and table]({link})); kept so far ({len(s.kept)}): `{s.kept}`."]
