@@ -28,6 +28,9 @@ def test_rate_takes_the_wider_of_wilson_and_t():
     assert agree.n == 300 and (agree.low, agree.high) == pytest.approx((pooled.low, pooled.high))
     spread = stats.rate([10.0, 50.0, 90.0], [1000, 1000, 1000])
     assert spread.low == 0.0 and spread.high == 100.0  # t over 3 splits with std 40 covers everything
+    assert spread.method == "t over 3 runs (wider than Wilson on N=3000)" and spread.width_from_repeats
+    assert stats.rate([10.0, 50.0, 90.0], [1000] * 3, over="splits").method.startswith("t over 3 splits")
+    assert agree.method == "Wilson, N=300 (wider than t over 3 runs)" and not agree.width_from_repeats
     single = stats.rate([20.0], [50])
     assert (single.low, single.high) == pytest.approx((stats.wilson(10, 50).low, stats.wilson(10, 50).high))
 

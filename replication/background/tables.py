@@ -35,7 +35,7 @@ def split_values(r: Dict, table: str, model: str, category: str) -> List[float]:
 
 def split_rate(r: Dict, table: str, model: str, category: str) -> Interval:
     """A Table III/V rate over the splits, with its interval (Wilson on the pooled test digits, or t over splits)."""
-    return stats.rate(split_values(r, table, model, category), _test_sizes(r))
+    return stats.rate(split_values(r, table, model, category), _test_sizes(r), over="splits")
 
 
 def published_outcomes(key: str, label: str) -> Iterator[Tuple[str, str, str, Published]]:

@@ -59,10 +59,10 @@ def t_interval(values: Sequence[float], bounds: Optional[tuple] = None) -> Inter
     return Interval(float(v.mean()), float(low), float(high), len(v), f"t over {len(v)}")
 
 
-def rate(percents: Sequence[float], ns: Sequence[int]) -> Interval:
-    """A rate measured as `percents` (one per split or run) on `ns` samples each: the Wilson interval of the pooled
-    count, widened to the t-interval over splits where there are >= 2 and it is wider (it holds the spread that
-    retraining adds to sampling noise). The estimate is the mean over splits."""
+def rate(percents: Sequence[float], ns: Sequence[int], over: str = "runs") -> Interval:
+    """A rate measured as `percents` (one per split or run, as `over` names them) on `ns` samples each: the Wilson
+    interval of the pooled count, widened to the t-interval over splits where there are >= 2 and it is wider (it
+    holds the spread that retraining adds to sampling noise). The estimate is the mean over splits."""
     percents, ns = np.asarray(percents, float), np.asarray(ns, int)
     k = float(np.sum(percents / 100.0 * ns))
     pooled = wilson(k, int(ns.sum()))
@@ -72,9 +72,9 @@ def rate(percents: Sequence[float], ns: Sequence[int]) -> Interval:
     t = t_interval(percents, (0.0, 100.0))
     low, high = min(pooled.low, t.low), max(pooled.high, t.high)
     if t.high - t.low > pooled.high - pooled.low:
-        method = f"t over {len(percents)} repeats (wider than Wilson on N={pooled.n})"
+        method = f"t over {len(percents)} {over} (wider than Wilson on N={pooled.n})"
     else:
-        method = f"Wilson, N={pooled.n} (wider than t over {len(percents)} repeats)"
+        method = f"Wilson, N={pooled.n} (wider than t over {len(percents)} {over})"
     return Interval(mean, low, high, pooled.n, method)
 
 
@@ -117,7 +117,7 @@ def paired_difference(values: np.ndarray, groups: Optional[np.ndarray] = None, s
         return Interval(boot.estimate, boot.low, boot.high, boot.n, boot.method + f" (wider than t over {len(runs)} "
                         "runs)")
     return Interval(boot.estimate, min(boot.low, t.low), max(boot.high, t.high), boot.n,
-                    f"t over {len(runs)} repeats (wider than the paired bootstrap over {boot.n} samples)")
+                    f"t over {len(runs)} runs (wider than the paired bootstrap over {boot.n} samples)")
 
 # --- comparison with a published number -----------------------------------------------------------------------
 
