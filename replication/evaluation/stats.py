@@ -61,8 +61,8 @@ def t_interval(values: Sequence[float], bounds: Optional[tuple] = None) -> Inter
 
 def rate(percents: Sequence[float], ns: Sequence[int], over: str = "runs") -> Interval:
     """A rate measured as `percents` (one per split or run, as `over` names them) on `ns` samples each: the Wilson
-    interval of the pooled count, widened to the t-interval over splits where there are >= 2 and it is wider (it
-    holds the spread that retraining adds to sampling noise). The estimate is the mean over splits."""
+    interval of the pooled count, widened to the t-interval over them where there are >= 2 and it is wider (it holds
+    the spread that retraining adds to sampling noise). The estimate is their mean."""
     percents, ns = np.asarray(percents, float), np.asarray(ns, int)
     k = float(np.sum(percents / 100.0 * ns))
     pooled = wilson(k, int(ns.sum()))
