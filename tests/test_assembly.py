@@ -43,6 +43,31 @@ def test_balanced_sample_caps_every_class():
     assert len(assembly.balanced_sample(labels, None, seed=0)) == 75
 
 
+def test_an_equal_sample_gives_every_class_the_smallest_count():
+    labels = np.array([0] * 50 + [1] * 5 + [2] * 20)
+    assert np.bincount(labels[assembly.balanced_sample(labels, None, 0, equal=True)]).tolist() == [5, 5, 5]
+    assert np.bincount(labels[assembly.balanced_sample(labels, 3, 0, equal=True)]).tolist() == [3, 3, 3]
+
+
+def test_the_letter_selections_stand_in_is_class_balanced_and_each_sample_says_what_it_is(monkeypatch):
+    """Offline, the selection's stand-in for EMNIST Balanced is an equal-count sample of the pool (its letter rates
+    depend on the class priors); the whole pool, By Merge's priors, is said to be not class-balanced."""
+    from replication.data import DataError
+
+    def offline(*args):
+        raise DataError("no EMNIST Balanced")
+    monkeypatch.setattr(assembly, "load", offline)
+    labels = np.array([0] * 50 + [1] * 5 + [12] * 20)
+    pool = assembly.Pool(np.zeros((75, 28, 28), np.uint8), labels, "test", "raw files")
+    _, picked, origin = assembly.balanced_data(pool, None, None, 0, equal=True)
+    assert np.bincount(picked).tolist()[:2] == [5, 5] and (picked == 12).sum() == 5
+    assert origin.startswith("a class-balanced sample of the pool (By Merge test, 5 of every class)")
+    _, picked, origin = assembly.balanced_data(pool, None, None, 0)
+    assert len(picked) == 75 and "whole, not class-balanced" in origin
+    _, picked, origin = assembly.balanced_data(pool, 10, None, 0)
+    assert len(picked) == 25 and "at most 10 of every class, not class-balanced" in origin
+
+
 def test_table_fractions_of_outcomes_equal_the_fractions_of_predictions():
     """Table III's categories read from the library's per-sample outcomes (how the weak-attack sweeps count) equal
     those read from the predictions (how the clean rows count), ties between background and top digit included."""

@@ -70,6 +70,27 @@ def test_the_fingerprint_names_the_units_version_not_the_package_version():
     assert set(UNITS_VERSION) == {"background", "dnr", "unified", "dnr-sign"}
 
 
+def test_the_letter_selections_sampling_rule_orphans_measured_letters_runs_only(tmp_path):
+    """A measured-letters run's fingerprint names the selection's sampling rule (a change of it orphans the
+    selection's units); a published-letters run's has no such field, so the ledger's published-letters folder, whose
+    units never sample for a selection, stays this release's."""
+    import dataclasses
+    from replication.background import assembly, experiment
+    from replication.runs.results import fingerprint_hash
+    pool = assembly.Pool(np.zeros((4, 28, 28), np.uint8), np.arange(4), "test", "raw files")
+    smoke = protocols.background("smoke")
+    measured = experiment.open_store(smoke, tmp_path / "m", pool, 0, fork=False)
+    published = experiment.open_store(dataclasses.replace(smoke, letters="published"), tmp_path / "p", pool, 0,
+                                      fork=False)
+    assert measured.fingerprint["data"]["selection_sample"] == assembly.SELECTION_SAMPLE
+    assert set(published.fingerprint["data"]) == {"pool_partition", "pool_size", "pool_digest"}
+    stored = json.loads((ledger.folder("background", "published-letters") / "fingerprint.json").read_text())
+    p = ledger.protocol_of("background", "published-letters")
+    assert set(stored["fingerprint"]["data"]) == set(published.fingerprint["data"])
+    again = run_fingerprint("background", p.to_dict(), 0, stored["fingerprint"]["data"])
+    assert fingerprint_hash(again) == stored["hash"]
+
+
 def test_digests_allow_float_noise_only():
     stored = {"theta": 0.25, "scores": [[1.0, -2.0]], "support_vectors": [10, 12]}
     assert digest_differences(stored, {"theta": 0.25 + 1e-9, "scores": [[1.0 + 1e-7, -2.0]],
