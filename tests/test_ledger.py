@@ -2,6 +2,7 @@
 and the status command counts what is left."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -11,12 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from replication.background import assembly
+from replication.background import experiment as background
 from replication.runs import ledger, protocols
 from replication.runs.results import (
     UNITS_VERSION,
     ModelMismatch,
     RunStore,
     digest_differences,
+    fingerprint_hash,
     run_fingerprint,
     train_by_epoch,
     write_json,
@@ -74,13 +78,10 @@ def test_the_letter_selections_sampling_rule_orphans_measured_letters_runs_only(
     """A measured-letters run's fingerprint names the selection's sampling rule (a change of it orphans the
     selection's units); a published-letters run's has no such field, so the ledger's published-letters folder, whose
     units never sample for a selection, stays this release's."""
-    import dataclasses
-    from replication.background import assembly, experiment
-    from replication.runs.results import fingerprint_hash
     pool = assembly.Pool(np.zeros((4, 28, 28), np.uint8), np.arange(4), "test", "raw files")
     smoke = protocols.background("smoke")
-    measured = experiment.open_store(smoke, tmp_path / "m", pool, 0, fork=False)
-    published = experiment.open_store(dataclasses.replace(smoke, letters="published"), tmp_path / "p", pool, 0,
+    measured = background.open_store(smoke, tmp_path / "m", pool, 0, fork=False)
+    published = background.open_store(dataclasses.replace(smoke, letters="published"), tmp_path / "p", pool, 0,
                                       fork=False)
     assert measured.fingerprint["data"]["selection_sample"] == assembly.SELECTION_SAMPLE
     assert set(published.fingerprint["data"]) == {"pool_partition", "pool_size", "pool_digest"}
