@@ -42,7 +42,7 @@ def main() -> None:
     out = {"machine": runtime.identity(), "threads": args.threads}
     background = protocols.background("paper")
     pool = assembly.load_pool(background.pool_split, args.data_dir, background.pool_limit, 0)
-    images, labels, origin = assembly.balanced_data(pool, background.selection_per_class, args.data_dir, 0, equal=True)
+    images, labels, origin = assembly.selection_data(pool, background.selection_per_class, args.data_dir, 0)
     _, train, _ = next(letters.fold_units(labels, background.selection_folds, 1, 0))
     model = compile_background_net(build_background_net(letters.N_CLASSES))
     seconds = timed_epoch(model, to_input(images[train]), labels[train], background.batch_size)

@@ -59,7 +59,7 @@ def test_the_letter_selections_stand_in_is_class_balanced_and_each_sample_says_w
     monkeypatch.setattr(assembly, "load", offline)
     labels = np.array([0] * 50 + [1] * 5 + [12] * 20)
     pool = assembly.Pool(np.zeros((75, 28, 28), np.uint8), labels, "test", "raw files")
-    _, picked, origin = assembly.balanced_data(pool, None, None, 0, equal=True)
+    _, picked, origin = assembly.selection_data(pool, None, None, 0)
     assert np.bincount(picked).tolist()[:2] == [5, 5] and (picked == 12).sum() == 5
     assert origin.startswith("a class-balanced sample of the pool (By Merge test, 5 of every class)")
     _, picked, origin = assembly.balanced_data(pool, None, None, 0)

@@ -163,7 +163,7 @@ def test_a_run_stopped_inside_the_letter_selection_reports_its_folds_and_nothing
     s = part["letter_selection"]
     assert (s["trainings"], s["of"]) == (1, 2) and part["splits"] == [] and part["carlini"] is None
     pool = assembly.load_pool(p.pool_split, str(data_dir), p.pool_limit, 0)
-    _, labels, _ = assembly.balanced_data(pool, p.selection_per_class, str(data_dir), 0, equal=True)
+    _, labels, _ = assembly.selection_data(pool, p.selection_per_class, str(data_dir), 0)
     name, _, test = next(letters.fold_units(labels, p.selection_folds, p.selection_repeats, 0))
     pred = np.asarray(json.loads((out / "units" / "letters" / f"{name}.json").read_text())["result"])
     assert s["rates"] == letters.letter_rates(letters.confusion(labels[test], pred))

@@ -62,12 +62,12 @@ def table1_counts(labels: np.ndarray, sets: Dict[str, np.ndarray]) -> Dict[str, 
 def balanced_sample(labels: np.ndarray, per_class: Optional[int], seed: int, equal: bool = False) -> np.ndarray:
     """Indices of at most `per_class` random samples of every class (all when None); with `equal`, the same number
     of every class: `per_class` capped at the smallest class."""
-    counts = np.bincount(labels)[np.unique(labels)]
+    classes, counts = np.unique(labels, return_counts=True)
     if equal:
         per_class = int(min(per_class or counts.min(), counts.min()))
     rng = np.random.default_rng(seed)
     picked = []
-    for c in np.unique(labels):
+    for c in classes:
         idx = np.flatnonzero(labels == c)
         if per_class is not None and len(idx) > per_class:
             idx = rng.choice(idx, per_class, replace=False)
@@ -75,28 +75,29 @@ def balanced_sample(labels: np.ndarray, per_class: Optional[int], seed: int, equ
     return np.sort(np.concatenate(picked))
 
 
-# What the letter selection's stand-in for EMNIST Balanced is; part of a measured-letters run's fingerprint, so a
-# change of the rule orphans the selection's units and nothing else.
+# What the letter selection's stand-in for EMNIST Balanced is (`selection_data`); part of a measured-letters run's
+# fingerprint, so a change of the rule orphans the selection's units and nothing else.
 SELECTION_SAMPLE = "pool, the same count of every class"
 
 
 def balanced_data(pool: Pool, per_class: Optional[int], data_dir: Optional[str], seed: int, equal: bool = False):
     """EMNIST Balanced train (sampled per class); when it is unavailable, the pool, capped at `per_class` per class,
-    and with `equal` class-balanced (every class as many as the smallest: what the letter selection needs, since
-    its rates depend on the class priors)."""
+    and with `equal` class-balanced (every class as many as the smallest)."""
     try:
         ds = load("emnist/balanced", "train", data_dir)
-        images, labels, origin = ds.images, ds.labels, "EMNIST Balanced train"
-        equal = False  # balanced already
     except DataError:
-        images, labels = pool.images, pool.labels
-        origin = None
-    idx = balanced_sample(labels, per_class, seed, equal)
-    if origin is None:
-        n = int(np.bincount(labels[idx]).max())
-        origin = (f"a class-balanced sample of the pool (By Merge {pool.partition}, {n:,} of every class)" if equal
-                  else f"the pool (By Merge {pool.partition}, "
-                       f"{'whole' if per_class is None else f'at most {per_class:,} of every class'}, "
-                       "not class-balanced)")
-        origin += "; EMNIST Balanced unavailable"
-    return images[idx], labels[idx], origin
+        idx = balanced_sample(pool.labels, per_class, seed, equal)
+        shape = (f"a class-balanced sample of the pool (By Merge {pool.partition}, "
+                 f"{int(np.bincount(pool.labels[idx]).max()):,} of every class)" if equal
+                 else f"the pool (By Merge {pool.partition}, "
+                      f"{'whole' if per_class is None else f'at most {per_class:,} of every class'}, "
+                      "not class-balanced)")
+        return pool.images[idx], pool.labels[idx], shape + "; EMNIST Balanced unavailable"
+    idx = balanced_sample(ds.labels, per_class, seed)
+    return ds.images[idx], ds.labels[idx], "EMNIST Balanced train"
+
+
+def selection_data(pool: Pool, per_class: Optional[int], data_dir: Optional[str], seed: int):
+    """The letter selection's data (`SELECTION_SAMPLE`): EMNIST Balanced, or a class-balanced sample of the pool
+    (its rates, a letter read as a letter, depend on the class priors)."""
+    return balanced_data(pool, per_class, data_dir, seed, equal=True)

@@ -34,7 +34,7 @@ def select_letters(store: RunStore, pool: assembly.Pool, p: BackgroundProtocol, 
                    limit: Optional[int] = None) -> LetterSelection:
     """Section IV.A on EMNIST Balanced (or a class-balanced pool sample), one unit per fold; with `limit`, a
     provisional selection from the first `limit` fold trainings."""
-    images, labels, origin = assembly.balanced_data(pool, p.selection_per_class, data_dir, seed, equal=True)
+    images, labels, origin = assembly.selection_data(pool, p.selection_per_class, data_dir, seed)
     total = p.selection_folds * p.selection_repeats
     matrix = letters.run_selection(labels, p.selection_folds, p.selection_repeats, seed,
                                    fold_predictor(store, images, labels, p, seed), limit)
@@ -71,7 +71,7 @@ def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str
     pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
     store = open_store(protocol, Path(out), pool, seed, fork=False)
     if key.startswith("letters/"):
-        images, labels, _ = assembly.balanced_data(pool, protocol.selection_per_class, data_dir, seed, equal=True)
+        images, labels, _ = assembly.selection_data(pool, protocol.selection_per_class, data_dir, seed)
         fit_predict = fold_predictor(store, images, labels, protocol, seed)
         for name, train, test in letters.fold_units(labels, protocol.selection_folds, protocol.selection_repeats, seed):
             if f"letters/{name}" == key:
