@@ -78,3 +78,15 @@ def test_spread_rows_put_our_std_over_splits_beside_the_papers():
     assert f"| {row.ratio.text()} | {row.verdict} |" in "\n".join(report.spread_section(r))
     r["splits"] = r["splits"][:1]
     assert tables.spread_rows(r) == [] and "Needs at least 2 splits" in "\n".join(report.spread_section(r))
+
+
+def test_letter_agreement_names_no_letter_as_none():
+    """An empty "kept only here" set reads "none", not an empty pair of backticks; a set reads in code quotes."""
+    import json
+    from pathlib import Path
+
+    from replication.background import report
+    r = json.loads((Path(__file__).parents[1] / "reports/background/paper/results.json").read_text())
+    r["letter_selection"]["agreement"].update(kept_only_measured="", kept_only_published="FPT")
+    line = next(x for x in report._letters(r) if x.startswith("- agreement"))
+    assert "kept only here: none;" in line and "kept only by the paper: `FPT`" in line and "``" not in line

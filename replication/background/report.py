@@ -82,7 +82,8 @@ def _letters(r: Dict) -> List[str]:
              f"- published kept ({len(published.KEPT_LETTERS)}): `{published.KEPT_LETTERS}`; "
              f"removed: `{published.REMOVED_LETTERS}`",
              f"- agreement: {a['agree']} of {a['of']} letters get the paper's decision; kept only here: "
-             f"`{a['kept_only_measured']}`; kept only by the paper: `{a['kept_only_published']}`",
+             f"{_letter_list(a['kept_only_measured'])}; kept only by the paper: "
+             f"{_letter_list(a['kept_only_published'])}",
              f"- rank agreement (independent of the threshold): {_rank_agreement(s.rates)} of the paper's "
              f"{len(published.REMOVED_LETTERS)} removed letters are among the {len(published.REMOVED_LETTERS)} "
              "lowest measured rates", "",
@@ -98,6 +99,11 @@ def _letters(r: Dict) -> List[str]:
             lines.append(f"| {c} | {100 * rate:.2f} | {letters.paper_decision(c)} | {here} |")
         return lines + [""]
     return lines + _letter_verdicts(s, r["protocol"]["selection_threshold"])
+
+
+def _letter_list(chars: str) -> str:
+    """Letters in code quotes, or "none" (empty backticks render as two stray characters)."""
+    return f"`{chars}`" if chars else "none"
 
 
 def _letter_verdicts(s: records.LetterSelection, threshold: float) -> List[str]:
