@@ -219,19 +219,26 @@ def assert_same_unit(stored, new, where: str):
 
 def test_stored_smoke_units_are_recomputed_equal(dnr_smoke_run):
     """The session's DNR smoke run recomputes units stored in tests/data/ledger: a change that moves a unit's
-    numbers without bumping UNITS_VERSION fails here (with a bump, regenerate them: REGENERATE_LEDGER_UNITS=1)."""
+    numbers without bumping UNITS_VERSION fails here (with a bump, regenerate them: REGENERATE_LEDGER_UNITS=1).
+    A trained network's last bits follow the CPU's vector instruction set (`runtime.vector_isa`; on an AVX2 and an
+    AVX-512 machine its outputs differ by ~3e-5 and a 10-sample attack's outcomes by a sample), so the units are
+    kept per instruction set, each generated on such a machine."""
+    from replication.runs import runtime
     out, _ = dnr_smoke_run
     new = units_of(out)
+    stored = STORED / runtime.vector_isa()
     run_hash = json.loads((out / "fingerprint.json").read_text())["hash"]
     if os.environ.get("REGENERATE_LEDGER_UNITS"):
         for name, unit in new.items():
             kept = {"result": unit["result"], "fingerprint": unit["fingerprint"]}
-            write_json(STORED / "units" / f"{name}.json", kept)
+            write_json(stored / "units" / f"{name}.json", kept)
         write_json(STORED / "fingerprint.json", {"hash": run_hash})
     stored_hash = json.loads((STORED / "fingerprint.json").read_text())["hash"]
     assert run_hash == stored_hash, ("the DNR smoke fingerprint changed (protocol, data or UNITS_VERSION): if on "
                                      "purpose, regenerate tests/data/ledger with REGENERATE_LEDGER_UNITS=1")
-    for name, unit in units_of(STORED).items():
+    assert (stored / "units").is_dir(), (f"no smoke units stored for this CPU's instruction set "
+                                         f"({runtime.vector_isa()}): generate them here with REGENERATE_LEDGER_UNITS=1")
+    for name, unit in units_of(stored).items():
         assert_same_unit(unit["result"], new[name]["result"], name)
 
 
@@ -277,6 +284,38 @@ def test_a_fresh_clone_refits_the_svms_proves_them_and_recomputes_a_lost_unit_eq
     assert len(again["resumed_units"]) == again["units"]["expected"] - 1  # that unit alone was computed
     assert (clone / "models" / "mnist_run0_dnr" / "state.joblib").exists()  # refit, proven by its digest
     assert_same_unit(before, json.loads(lost.read_text())["result"], "mnist/run0/dnr/eps1")
+
+
+def test_an_unfinished_run_resumes_with_its_own_svms_not_a_refit(dnr_smoke_run, data_dir, tmp_path, monkeypatch):
+    """A run cut after its defenses keeps their support (`models/*_svms.npz`) in the run folder: a fresh clone
+    (no pickles) rebuilds those SVMs on the network's features without fitting any SVM (a refit on another
+    machine's float arithmetic drifts beyond the digest), the rest of the run comes out equal, and once the run is
+    whole the support leaves the folder."""
+    from replication.defenses import DNR, NR
+    from replication.dnr import experiment
+    out, _ = dnr_smoke_run
+    clone = copy_run(out, tmp_path / "clone")
+    shutil.rmtree(clone / "units" / "mnist" / "run0")
+
+    def cut(*args, **kwargs):
+        raise Cut()
+    monkeypatch.setattr(experiment, "attack_sweep", cut)
+    with pytest.raises(Cut):
+        experiment.run(protocols.dnr("smoke"), clone, str(data_dir), seed=0, scope=protocols.Scope(datasets=("mnist",)))
+    svms = clone / "models" / "mnist_run0_svms.npz"
+    assert svms.exists() and svms.stat().st_size < 2e6
+    for pickled in (clone / "models").glob("*/state.joblib"):
+        pickled.unlink()  # what a fresh clone of the ledger has
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("an SVM was fitted again instead of rebuilt from the run's stored support")
+    monkeypatch.undo()
+    monkeypatch.setattr(NR, "fit_features", no_fit)
+    monkeypatch.setattr(DNR, "fit_features", no_fit)
+    experiment.run(protocols.dnr("smoke"), clone, str(data_dir), seed=0, scope=protocols.Scope(datasets=("mnist",)))
+    for name, unit in units_of(out).items():
+        assert_same_unit(unit["result"], units_of(clone, [name])[name]["result"], name)
+    assert not svms.exists() and not (out / "models" / "mnist_run0_svms.npz").exists()
 
 
 def test_a_run_never_mixes_models(dnr_smoke_run, data_dir, tmp_path):

@@ -26,6 +26,31 @@ def test_equals_sklearn_decision_function(real_features):
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-8)
 
 
+def test_svms_stored_as_their_support_rebuild_without_refitting(real_features):
+    """`ovr_support` -> `ovr_from_support`: the same decision function exactly (vectors read from the training
+    matrix, or stored), the same TF twin; recomputed features that drift by float noise move the scores by less
+    than a ledger digest allows; a training matrix of another shape is refused."""
+    from replication.defenses.svm import ovr_from_support, ovr_support
+    from replication.runs.results import DIGEST_TOLERANCE
+    (_, logits), y, _, _ = real_features
+    train, probes = logits[:500], logits[600:700]
+    svm = rbf_ovr(10.0, 1e-2).fit(train, y[:500])
+    arrays = ovr_support(svm, vectors=True)
+    assert len(arrays["rows"]) == TFRBFSVM(svm).n_support
+    for rebuilt in (ovr_from_support(arrays, train), ovr_from_support(arrays)):
+        np.testing.assert_array_equal(rebuilt.decision_function(probes), svm.decision_function(probes))
+        np.testing.assert_array_equal(rebuilt.predict(probes), svm.predict(probes))
+    np.testing.assert_array_equal(TFRBFSVM(ovr_from_support(arrays, train))(tf.constant(probes)).numpy(),
+                                  TFRBFSVM(svm)(tf.constant(probes)).numpy())
+    drifted = train * (1 + 1e-7 * np.random.default_rng(0).normal(size=train.shape))
+    np.testing.assert_allclose(ovr_from_support(arrays, drifted).decision_function(probes),
+                               svm.decision_function(probes), rtol=DIGEST_TOLERANCE, atol=DIGEST_TOLERANCE)
+    with pytest.raises(ValueError, match="training matrix"):
+        ovr_from_support(arrays, train[:400])
+    with pytest.raises(ValueError, match="without their support vectors"):
+        ovr_from_support(ovr_support(svm))
+
+
 def test_support_vectors_are_shared_across_classes(real_features):
     (_, logits), y, _, _ = real_features
     svm = rbf_ovr(1.0, 1e-2).fit(logits[:500], y[:500])

@@ -5,12 +5,13 @@ vectors (one kernel evaluation per support vector, whatever number of classes us
 """
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import LabelBinarizer
 from sklearn.svm import SVC
 
 
@@ -26,6 +27,66 @@ def select_params(X: np.ndarray, y: np.ndarray, Cs: Sequence[float], gammas: Seq
                         cv=StratifiedKFold(folds, shuffle=True, random_state=seed), n_jobs=1)
     grid.fit(X, y)
     return float(grid.best_params_["estimator__C"]), float(grid.best_params_["estimator__gamma"])
+
+
+def ovr_support(ovr: OneVsRestClassifier, vectors: bool = False) -> Dict[str, np.ndarray]:
+    """A fitted `rbf_ovr` as arrays, far smaller than its pickle: per class SVM its support vectors' rows in the
+    training matrix, dual coefficients and intercept; with `vectors`, those rows' values too (for a training matrix
+    that cannot be recomputed). `ovr_from_support` rebuilds it."""
+    estimators = ovr.estimators_
+    first = estimators[0]
+    out = {"C": np.float64(first.C), "gamma": np.float64(first._gamma), "classes": np.asarray(ovr.classes_),
+           "shape": np.asarray(first.shape_fit_, np.int64),
+           "counts": np.array([len(e.support_) for e in estimators], np.int64),
+           "n_support": np.array([e._n_support for e in estimators], np.int32),
+           "support": np.concatenate([e.support_ for e in estimators]).astype(np.int32),
+           "dual": np.concatenate([e.dual_coef_[0] for e in estimators]),
+           "intercept": np.array([e.intercept_[0] for e in estimators])}
+    if vectors:
+        rows, first_at = np.unique(out["support"], return_index=True)
+        out["rows"] = rows
+        out["vectors"] = np.concatenate([e.support_vectors_ for e in estimators])[first_at]
+    return out
+
+
+def ovr_from_support(arrays: Dict[str, np.ndarray], train: Optional[np.ndarray] = None) -> OneVsRestClassifier:
+    """The `rbf_ovr` that `ovr_support` stored, without refitting: its support vectors are read from `train` (the
+    training matrix, e.g. features recomputed by the network), else from the stored vectors. Its decision function
+    equals the stored SVM's on the same training matrix."""
+    shape = tuple(int(n) for n in arrays["shape"])
+    if train is None:
+        if "vectors" not in arrays:
+            raise ValueError("these SVMs were stored without their support vectors: pass the training matrix")
+        lookup = np.searchsorted(arrays["rows"], arrays["support"])
+        vectors = np.asarray(arrays["vectors"], np.float64)[lookup]
+    else:
+        if tuple(np.shape(train)) != shape:
+            raise ValueError(f"the SVMs were fitted on a {shape} training matrix, got {np.shape(train)}")
+        vectors = np.asarray(train, np.float64)[arrays["support"]]
+    C, gamma = float(arrays["C"]), float(arrays["gamma"])
+    ends = np.cumsum(arrays["counts"])
+    estimators = [_svc(C, gamma, shape, arrays["support"][a:b], vectors[a:b], arrays["n_support"][k],
+                       arrays["dual"][a:b], arrays["intercept"][k])
+                  for k, (a, b) in enumerate(zip(ends - arrays["counts"], ends))]
+    ovr = rbf_ovr(C, gamma)
+    ovr.label_binarizer_ = LabelBinarizer(sparse_output=True).fit(arrays["classes"])
+    ovr.classes_ = ovr.label_binarizer_.classes_
+    ovr.estimators_, ovr.n_features_in_ = estimators, shape[1]
+    return ovr
+
+
+def _svc(C: float, gamma: float, shape: Tuple[int, int], support: np.ndarray, vectors: np.ndarray,
+         n_support: np.ndarray, dual: np.ndarray, intercept: float) -> SVC:
+    """A binary SVC with these support vectors and coefficients (scikit-learn's attributes set as `fit` sets them,
+    on an SVC fitted to two points for the rest)."""
+    svc = SVC(kernel="rbf", C=C, gamma=gamma).fit(np.vstack([np.zeros(shape[1]), np.ones(shape[1])]), [0, 1])
+    svc.support_, svc.support_vectors_ = np.asarray(support, np.int32), np.ascontiguousarray(vectors)
+    svc._n_support = np.asarray(n_support, np.int32)
+    svc.dual_coef_ = np.asarray(dual, np.float64)[None, :]
+    svc.intercept_ = np.array([intercept], np.float64)
+    svc._dual_coef_, svc._intercept_ = -svc.dual_coef_, -svc.intercept_  # binary: libsvm's signs, as `fit` keeps them
+    svc.shape_fit_ = shape
+    return svc
 
 
 class TFRBFSVM(tf.Module):

@@ -158,6 +158,7 @@ def run_units(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model, pool
     digest = f"{p.name}/run{run}/defenses_digest"
     if store.has(digest) and digest not in store.timings and digest not in store.resumed:
         store.unit(digest, lambda: None)  # every unit was there: the models were never needed, nor rebuilt
+    stages.drop_svms(store, p, run)
     return out
 
 

@@ -86,9 +86,12 @@ BACKGROUND_HEADLINES = (("clean", "table3", "baseline", "correct"), ("clean", "t
 
 
 def machine(r: Dict) -> str:
-    """Who computed a run's units: CPU and threads (each distinct one)."""
-    seen = sorted({f"{u['computed_by'].get('cpu', '?')}, {u['computed_by'].get('threads', '?')} thread(s)"
-                   for u in r.get("units_computed_by", [])})
+    """Who computed a run's units: CPU (with its vector instruction set, where the units say) and threads (each
+    distinct one)."""
+    def who(c: Dict) -> str:
+        isa = f" ({c['isa']})" if c.get("isa") else ""
+        return f"{c.get('cpu', '?')}{isa}, {c.get('threads', '?')} thread(s)"
+    seen = sorted({who(u["computed_by"]) for u in r.get("units_computed_by", [])})
     return "; ".join(seen) or "unknown"
 
 

@@ -2,8 +2,9 @@
 and machines, and what is left of them (`python -m replication status`).
 
 A ledger folder is an ordinary run folder (`RunStore`): a fresh clone resumes it, loading every finished unit.
-It keeps the units, the trained networks that later units depend on, results.json, report.md and figures; the
-SVMs are refit on resume and proven equal to the run's by their digests (`results.verified`).
+It keeps the units, the trained networks that later units depend on, results.json, report.md and figures; an
+unfinished run's SVMs as their support (`stages.save_svms`), rebuilt on resume (refit where a run predates it) and
+proven equal to the run's by their digests (`results.verified`).
 """
 from __future__ import annotations
 

@@ -246,8 +246,8 @@ class ModelMismatch(RuntimeError):
 
 def verified(store: RunStore, name: str, digest: Dict[str, Any]) -> Dict[str, Any]:
     """Unit `name` holds the digest of a model the run's units depend on (e.g. scores on fixed probe images, theta,
-    support-vector counts); a model rebuilt later (a fresh clone of the ledger, which keeps no SVMs) must match it
-    within `DIGEST_TOLERANCE` (counts exactly), else `ModelMismatch`: one run never mixes models."""
+    support-vector counts); a model rebuilt later (a fresh clone of the ledger, which keeps no pickled SVMs) must
+    match it within `DIGEST_TOLERANCE` (counts exactly), else `ModelMismatch`: one run never mixes models."""
     stored = store.unit(name, lambda: digest)
     diffs = digest_differences(stored, jsonable(digest))
     if diffs:

@@ -53,6 +53,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def vector_isa() -> str:
+    """The widest vector instruction set TensorFlow's CPU kernels (oneDNN) dispatch to here, "avx512", "avx2" or
+    "other": machines of one CPU model name may differ in it, and so in a trained network's last bits."""
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    return "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "other"
+
+
 def device_description() -> str:
     """A one-line description of the compute device used."""
     import tensorflow as tf
@@ -90,10 +101,11 @@ WORKER: Dict[str, object] = {}  # set by `replication.runs.engine` in a Ray work
 
 
 def identity() -> Dict[str, object]:
-    """What identifies the machine and code computing a result: commit, CPU, threads, determinism, host (and the
-    Ray worker, in one)."""
+    """What identifies the machine and code computing a result: commit, CPU and its vector instruction set,
+    threads, determinism, host (and the Ray worker, in one)."""
     out = dict(commit())
-    out.update(host=socket.gethostname(), cpu=cpu_model(), cpu_count=os.cpu_count(), device=device_description(),
+    out.update(host=socket.gethostname(), cpu=cpu_model(), isa=vector_isa(), cpu_count=os.cpu_count(),
+               device=device_description(),
                threads=_CONFIGURED.get("threads"), deterministic=_CONFIGURED.get("deterministic", False), **WORKER)
     return out
 

@@ -16,6 +16,7 @@ from keras_models.background import build_background_net, compile_background_net
 from keras_models.dnr import build_cifar_net, build_mnist_net, compile_dnr_net
 from replication.data import draws
 from replication.defenses import DNR, NR, select_params, stacked_scores
+from replication.defenses.svm import ovr_from_support, ovr_support
 from replication.reporting import published
 from replication.runs.protocols import DNRDataset, DNRProtocol
 from replication.runs.results import (
@@ -137,10 +138,13 @@ def defenses_of(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: ke
     """One run's defenses unit (SVM parameters, theta) and a function giving its NR and DNR, built only when a unit
     needs them: loaded from the run folder, or fitted (checkpointed without the network; theta rejects
     `reject_rate` of the validation samples; NR reads the last feature layer). `params` (as `choose_params` returns
-    them) fixes the SVM parameters instead of choosing them. Models rebuilt for a run whose units exist (the ledger
-    keeps no SVMs) are proven by their digest (`results.verified`) before any use."""
+    them) fixes the SVM parameters instead of choosing them. The SVMs' support is stored in the run folder
+    (`save_svms`, a few MB) until the run is whole (`drop_svms`), so that an unfinished run resumes with its own SVMs
+    on another machine, whose float arithmetic would make a refit's solver drift. Models rebuilt for a run whose
+    units exist are proven by their digest (`results.verified`) before any use."""
     layers = list(p.feature_layers)
     paths = {name: store.path(f"models/{p.name}_run{run}_{name}") for name in ("nr", "dnr")}
+    svms = svm_file(store, p, run)
     val = draws.pixels(pool.images[draw["validation"]])
     fitted: Dict = {}
 
@@ -155,24 +159,69 @@ def defenses_of(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: ke
         for name, defense in (("nr", nr), ("dnr", dnr)):
             defense.set_threshold(val, protocol.reject_rate)
             defense.save(paths[name], include_model=False)
+        save_svms(svms, nr, dnr)
         fitted.update(nr=nr, dnr=dnr)
         return {"params": chosen, "theta": {"nr": nr.theta, "dnr": dnr.theta},
                 "support_vectors": {"nr": int(nr.svm.estimators_[0].support_vectors_.shape[0])}}
 
     info = store.unit(f"{p.name}/run{run}/defenses", compute)
 
+    def rebuild() -> None:
+        """The run's own SVMs from their stored support (`save_svms`) on the features this network computes now."""
+        chosen = info["params"]
+        dnr = DNR(model, layers, chosen["layers"], chosen["combiner"], protocol.stacking_folds, seed)
+        nr = NR(model, layers[-1], *chosen["nr"])
+        load_svms(svms, nr, dnr, dnr.features(draws.pixels(pool.images[draw["svm_train"]])))
+        nr.theta, dnr.theta = info["theta"]["nr"], info["theta"]["dnr"]
+        fitted.update(nr=nr, dnr=dnr)
+
     def models() -> Tuple[NR, DNR]:
         if "proven" not in fitted:
             if "nr" not in fitted and not all((path / "state.joblib").exists() for path in paths.values()):
-                # the ledger keeps no SVMs: refit them with the parameters the unit chose (no second
-                # cross-validation), proven equal to the run's by their digest below
-                compute(info["params"])
+                # no pickled SVMs (the ledger keeps none): rebuilt from the unfinished run's stored support, else
+                # refit with the parameters the unit chose (no second cross-validation); either way proven equal
+                # to the run's by their digest below
+                rebuild() if svms.exists() else compute(info["params"])
             nr = fitted.get("nr") or NR.load(paths["nr"], model)
             dnr = fitted.get("dnr") or DNR.load(paths["dnr"], model)
             verified(store, f"{p.name}/run{run}/defenses_digest", defenses_digest(nr, dnr, val[:PROBES]))
             fitted.update(nr=nr, dnr=dnr, proven=True)
         return fitted["nr"], fitted["dnr"]
     return info, models
+
+
+def svm_file(store: RunStore, p: DNRDataset, run: int) -> Path:
+    """Where an unfinished run keeps its NR's and DNR's SVMs (their support, `save_svms`)."""
+    return store.path(f"models/{p.name}_run{run}_svms.npz")
+
+
+def save_svms(path: Path, nr: NR, dnr: DNR) -> None:
+    """NR's and DNR's SVMs as arrays (`ovr_support`): rows of the training features for the layer SVMs, which the
+    network recomputes, and the vectors themselves for the combiner, whose out-of-fold inputs it cannot."""
+    groups = {"nr": ovr_support(nr.svm), "combiner": ovr_support(dnr.combiner, vectors=True),
+              **{f"layer{i}": ovr_support(s) for i, s in enumerate(dnr.layer_svms)}}
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **{f"{g}.{k}": v for g, arrays in groups.items() for k, v in arrays.items()})
+    tmp.replace(path)
+
+
+def load_svms(path: Path, nr: NR, dnr: DNR, train: List[np.ndarray]) -> None:
+    """Set NR's and DNR's SVMs to those `save_svms` stored, the layer SVMs' vectors read from `train` (the SVM
+    training images' features, one matrix per layer)."""
+    groups: Dict[str, Dict[str, np.ndarray]] = {}
+    with np.load(path) as f:
+        for key in f.files:
+            group, name = key.split(".", 1)
+            groups.setdefault(group, {})[name] = f[key]
+    nr.svm = ovr_from_support(groups["nr"], train[-1])
+    dnr.layer_svms = [ovr_from_support(groups[f"layer{i}"], f) for i, f in enumerate(train)]
+    dnr.combiner = ovr_from_support(groups["combiner"])
+
+
+def drop_svms(store: RunStore, p: DNRDataset, run: int) -> None:
+    """A whole run needs its SVMs no more: its stored support leaves the run folder (the ledger stays light)."""
+    svm_file(store, p, run).unlink(missing_ok=True)
 
 
 def to_input(images: np.ndarray) -> np.ndarray:
