@@ -318,6 +318,35 @@ def test_an_unfinished_run_resumes_with_its_own_svms_not_a_refit(dnr_smoke_run, 
     assert not svms.exists() and not (out / "models" / "mnist_run0_svms.npz").exists()
 
 
+def test_an_unfinished_carlini_stage_keeps_its_models_weights_until_both_attacks_are_done(smoke_run, data_dir,
+                                                                                        tmp_path, monkeypatch):
+    """The background models stay out of git (14.5 MB checkpoints), but an unfinished Carlini stage keeps both
+    models' weights: a fresh clone attacks the same models without retraining them (a retraining on another CPU
+    gives other weights), the attack comes out equal, and the weights leave once both attacks are done."""
+    from replication.background import training
+    out, _ = smoke_run
+    clone = shutil.copytree(out, tmp_path / "clone")
+    attack = clone / "units" / "carlini" / "defense.json"
+    before = json.loads(attack.read_text())["result"]
+    for unit in (attack, clone / "units" / "carlini.json"):
+        unit.unlink()
+    p, kept = protocols.background("smoke"), [clone / "models" / f"carlini_{m}.weights.npz" for m in ("baseline",
+                                                                                                   "defense")]
+    assert not any(k.exists() for k in kept)  # the whole stage kept none
+    background.compute_units(p, str(clone), str(data_dir), 0, "carlini/models")
+    assert all(k.exists() and k.stat().st_size < 6e6 for k in kept)
+    for model in (clone / "models").glob("carlini_*.keras"):
+        model.unlink()  # a fresh clone's view: git keeps the weights only
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a Carlini model was retrained instead of restored from its kept weights")
+    monkeypatch.setattr(training, "train_table2_net", no_training)
+    background.compute_units(p, str(clone), str(data_dir), 0, "carlini/defense")
+    assert_same_unit(before, json.loads(attack.read_text())["result"], "carlini/defense")
+    background.compute_units(p, str(clone), str(data_dir), 0, "carlini")
+    assert not any(k.exists() for k in kept)  # the stage is whole
+
+
 def test_a_run_never_mixes_models(dnr_smoke_run, data_dir, tmp_path):
     """A network that is not the one the run's units were computed with is refused, not used."""
     import keras

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from keras_models.background import build_background_net, compile_background_net
 from replication.attacks import FixedCarliniWagnerL2
 from replication.background import assembly, training
 from replication.background.outcomes import outcome_fractions
-from replication.background.records import Carlini, CarliniAttack, PerAttack
+from replication.background.records import MODELS, Carlini, CarliniAttack, PerAttack
 from replication.runs import stages
 from replication.runs.protocols import BACKGROUND, BackgroundProtocol
 from replication.runs.results import RunStore, verified
@@ -56,25 +58,56 @@ def attack_model(model, x_src: np.ndarray, y_src: np.ndarray, p, progress: bool)
 
 def prepare(store: RunStore, pool: assembly.Pool, kept: Sequence[str], protocol: BackgroundProtocol,
             data_dir: Optional[str], seed: int) -> Prepared:
-    """Train (or load the checkpointed) Balanced-variant baseline and defense, proven by their digests to be the
-    models of the attack units already in the run folder; pick the sources both classify correctly."""
+    """Train (or load the checkpointed, or the kept weights of) the Balanced-variant baseline and defense, proven by
+    their digests to be the models of the attack units already in the run folder; pick the sources both classify
+    correctly."""
     p = protocol.carlini
     images, orig, origin = assembly.balanced_data(pool, p.per_class, data_dir, seed)
     labels = assembly.relabel(orig, kept)
     sets = assembly.split_sets(labels, assembly.make_split(labels, protocol.test_fraction, seed))
     x_test, y_test = training.to_input(images[sets["test"]]), labels[sets["test"]]
     models = {}
+    whole = all(store.has(f"carlini/{name}") for name in MODELS)
     for name, idx, n_classes in (("baseline", sets["baseline_train"], BACKGROUND),
                                  ("defense", sets["defense_train"], BACKGROUND + 1)):
-        models[name] = training.train_table2_net(store.path(f"models/carlini_{name}.keras"), images[idx], labels[idx],
-                                              n_classes, p.epochs, protocol.batch_size, seed)
-        # the ledger keeps no background models: one retrained for the other attack must be this one
+        path, kept = store.path(f"models/carlini_{name}.keras"), kept_weights(store, name)
+        if kept.exists() and not path.exists():
+            models[name] = restored(kept, n_classes)
+        else:
+            models[name] = training.train_table2_net(path, images[idx], labels[idx], n_classes, p.epochs,
+                                                     protocol.batch_size, seed)
+            if not whole:
+                keep_weights(models[name], kept)
+        # a model rebuilt for the other attack (kept weights, or retrained) must be this one
         verified(store, f"carlini/{name}_digest", stages.network_digest(models[name], x_test[:stages.PROBES]))
     clean = {n: training.classify(training.defense_of(m), x_test) for n, m in models.items()}
     ok = np.flatnonzero((clean["baseline"] == y_test) & (clean["defense"] == y_test))
     src = np.random.default_rng(seed).permutation(ok)[:p.sources]
     return Prepared(origin, models, {n: int(len(sets[f"{n}_train"])) for n in models},
                     {n: outcome_fractions(c, y_test) for n, c in clean.items()}, x_test[src], y_test[src])
+
+
+def kept_weights(store: RunStore, name: str) -> Path:
+    """Where an unfinished Carlini stage keeps a model's weights (4.8 MB, no optimizer state; git keeps them, not
+    the 14.5 MB checkpoints): the stage's two attacks take hours each and may finish on machines whose retraining
+    would give other weights; they leave the folder when both attacks are done."""
+    return store.path(f"models/carlini_{name}.weights.npz")
+
+
+def keep_weights(model, path: Path) -> None:
+    """The model's weights (`get_weights`: batch-norm statistics included, optimizer state not) in `path`."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, *model.get_weights())
+    tmp.replace(path)
+
+
+def restored(kept: Path, n_classes: int):
+    """The Table II network with the weights an unfinished stage kept (compiled, as trained)."""
+    model = compile_background_net(build_background_net(n_classes))
+    with np.load(kept) as f:
+        model.set_weights([f[f"arr_{i}"] for i in range(len(f.files))])
+    return model
 
 
 def attack_unit(store: RunStore, ready: Prepared, name: str, p, progress: bool = True) -> CarliniAttack:
@@ -88,5 +121,7 @@ def run_carlini(store: RunStore, pool: assembly.Pool, kept: Sequence[str], proto
     """Train the Balanced-variant baseline and defense (checkpointed), then attack both (a unit each)."""
     ready = prepare(store, pool, kept, protocol, data_dir, seed)
     attacks = {name: attack_unit(store, ready, name, protocol.carlini, progress) for name in ready.models}
+    for name in ready.models:
+        kept_weights(store, name).unlink(missing_ok=True)
     return Carlini(ready.origin, ready.train_size, ready.clean, int(len(ready.y)),
                    "every other digit for each source (9 per source)", attacks)
