@@ -181,7 +181,10 @@ def defenses_of(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: ke
                 # no pickled SVMs (the ledger keeps none): rebuilt from the unfinished run's stored support, else
                 # refit with the parameters the unit chose (no second cross-validation); either way proven equal
                 # to the run's by their digest below
-                rebuild() if svms.exists() else compute(info["params"])
+                if svms.exists():
+                    rebuild()
+                else:
+                    compute(info["params"])
             nr = fitted.get("nr") or NR.load(paths["nr"], model)
             dnr = fitted.get("dnr") or DNR.load(paths["dnr"], model)
             verified(store, f"{p.name}/run{run}/defenses_digest", defenses_digest(nr, dnr, val[:PROBES]))
