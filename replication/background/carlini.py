@@ -70,14 +70,14 @@ def prepare(store: RunStore, pool: assembly.Pool, kept: Sequence[str], protocol:
     whole = all(store.has(f"carlini/{name}") for name in MODELS)
     for name, idx, n_classes in (("baseline", sets["baseline_train"], BACKGROUND),
                                  ("defense", sets["defense_train"], BACKGROUND + 1)):
-        path, kept = store.path(f"models/carlini_{name}.keras"), kept_weights(store, name)
-        if kept.exists() and not path.exists():
-            models[name] = restored(kept, n_classes)
+        path, weights = store.path(f"models/carlini_{name}.keras"), kept_weights(store, name)
+        if weights.exists() and not path.exists():
+            models[name] = restored(weights, n_classes)
         else:
             models[name] = training.train_table2_net(path, images[idx], labels[idx], n_classes, p.epochs,
                                                      protocol.batch_size, seed)
             if not whole:
-                keep_weights(models[name], kept)
+                keep_weights(models[name], weights)
         # a model rebuilt for the other attack (kept weights, or retrained) must be this one
         verified(store, f"carlini/{name}_digest", stages.network_digest(models[name], x_test[:stages.PROBES]))
     clean = {n: training.classify(training.defense_of(m), x_test) for n, m in models.items()}
