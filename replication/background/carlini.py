@@ -14,7 +14,7 @@ from replication.background.outcomes import outcome_fractions
 from replication.background.records import MODELS, Carlini, CarliniAttack, PerAttack
 from replication.runs import stages
 from replication.runs.protocols import BACKGROUND, BackgroundProtocol
-from replication.runs.results import RunStore, verified
+from replication.runs.results import RunStore, save_arrays, verified
 
 
 @dataclass
@@ -96,10 +96,7 @@ def kept_weights(store: RunStore, name: str) -> Path:
 
 def keep_weights(model, path: Path) -> None:
     """The model's weights (`get_weights`: batch-norm statistics included, optimizer state not) in `path`."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, *model.get_weights())
-    tmp.replace(path)
+    save_arrays(path, {f"arr_{i}": w for i, w in enumerate(model.get_weights())})
 
 
 def restored(kept: Path, n_classes: int):

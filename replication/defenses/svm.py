@@ -114,15 +114,11 @@ class TFRBFSVM(tf.Module):
         gammas = {float(e._gamma) for e in estimators}
         if len(gammas) != 1:
             raise ValueError(f"the class SVMs use different gammas: {sorted(gammas)}")
-        union = np.unique(np.concatenate([e.support_ for e in estimators]))
-        position = {int(i): p for p, i in enumerate(union)}
-        vectors = np.zeros((len(union), estimators[0].support_vectors_.shape[1]))
-        weights = np.zeros((len(union), len(estimators)))
-        for k, e in enumerate(estimators):
-            rows = [position[int(i)] for i in e.support_]
-            vectors[rows] = e.support_vectors_
-            weights[rows, k] = e.dual_coef_[0]
-        return vectors, weights, np.array([e.intercept_[0] for e in estimators]), gammas.pop()
+        support = ovr_support(ovr, vectors=True)  # the union of the classes' support vectors, each row once
+        weights = np.zeros((len(support["rows"]), len(estimators)))
+        weights[np.searchsorted(support["rows"], support["support"]),
+                np.repeat(np.arange(len(estimators)), support["counts"])] = support["dual"]
+        return support["vectors"], weights, support["intercept"], gammas.pop()
 
     def _set(self, vectors, weights, intercepts, gamma, dtype) -> None:
         self.dtype = dtype

@@ -287,6 +287,16 @@ def unit_cache(store: RunStore, prefix: str, keep: int = 1) -> Callable[[str, Ca
     return cache
 
 
+def save_arrays(path: Path, arrays: Dict[str, np.ndarray]) -> None:
+    """Named arrays in one compressed `.npz`, written atomically (a kill mid-write never leaves a half file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    tmp.replace(path)
+
+
 def save_model(model: Any, path: Path) -> None:
     """`model.save(path)` atomically (with its optimizer state)."""
     path = Path(path)

@@ -25,6 +25,7 @@ from replication.runs.results import (
     RunStore,
     digest_differences,
     jsonable,
+    save_arrays,
     train_by_epoch,
     training_record,
     unit_file,
@@ -203,10 +204,7 @@ def save_svms(path: Path, nr: NR, dnr: DNR) -> None:
     network recomputes, and the vectors themselves for the combiner, whose out-of-fold inputs it cannot."""
     groups = {"nr": ovr_support(nr.svm), "combiner": ovr_support(dnr.combiner, vectors=True),
               **{f"layer{i}": ovr_support(s) for i, s in enumerate(dnr.layer_svms)}}
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **{f"{g}.{k}": v for g, arrays in groups.items() for k, v in arrays.items()})
-    tmp.replace(path)
+    save_arrays(path, {f"{g}.{k}": v for g, arrays in groups.items() for k, v in arrays.items()})
 
 
 def load_svms(path: Path, nr: NR, dnr: DNR, train: List[np.ndarray]) -> None:
