@@ -132,3 +132,22 @@ def test_float32_arrays_are_written_short_and_read_back_exactly(tmp_path):
     assert np.array_equal(back, values, equal_nan=True) and np.signbit(back[0, 3])
     assert len((tmp_path / "u.json").read_text()) < 0.7 * len(json.dumps(values.tolist()))
     assert jsonable(np.array([0.1], np.float64)) == [0.1] and jsonable(np.float32(0.5)) == 0.5  # others as before
+
+
+def test_two_writers_of_one_array_file_both_finish_and_leave_a_whole_file(tmp_path, monkeypatch):
+    """Two Ray workers keep the same Carlini weights: a second writer that starts and finishes while the first is
+    writing (forced here, inside the first one's write) must not take away the first one's temporary file."""
+    from replication.runs import results
+    path, real = tmp_path / "m" / "w.npz", np.savez_compressed
+    nested = []
+
+    def interleaved(fh, **arrays):
+        if not nested:
+            nested.append(1)
+            results.save_arrays(path, {"a": np.arange(3)})
+        real(fh, **arrays)
+    monkeypatch.setattr(np, "savez_compressed", interleaved)
+    results.save_arrays(path, {"a": np.arange(4)})
+    with np.load(path) as f:
+        assert f["a"].tolist() == [0, 1, 2, 3]
+    assert [p.name for p in path.parent.iterdir()] == ["w.npz"]

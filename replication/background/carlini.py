@@ -76,7 +76,7 @@ def prepare(store: RunStore, pool: assembly.Pool, kept: Sequence[str], protocol:
         else:
             models[name] = training.train_table2_net(path, images[idx], labels[idx], n_classes, p.epochs,
                                                      protocol.batch_size, seed)
-            if not whole:
+            if not whole and not weights.exists():  # the attack jobs load the models job's checkpoint: kept already
                 keep_weights(models[name], weights)
         # a model rebuilt for the other attack (kept weights, or retrained) must be this one
         verified(store, f"carlini/{name}_digest", stages.network_digest(models[name], x_test[:stages.PROBES]))

@@ -288,13 +288,15 @@ def unit_cache(store: RunStore, prefix: str, keep: int = 1) -> Callable[[str, Ca
 
 
 def save_arrays(path: Path, arrays: Dict[str, np.ndarray]) -> None:
-    """Named arrays in one compressed `.npz`, written atomically (a kill mid-write never leaves a half file)."""
+    """Named arrays in one compressed `.npz`, written atomically (a kill mid-write never leaves a half file) through a
+    temporary file of its own (two workers writing the same file each finish: the last one's file stays)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
         np.savez_compressed(fh, **arrays)
-    tmp.replace(path)
+    os.chmod(tmp, 0o666 & ~UMASK)
+    os.replace(tmp, path)
 
 
 def save_model(model: Any, path: Path) -> None:
