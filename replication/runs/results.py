@@ -6,6 +6,7 @@ own folder (`fork=True`) or stops with one line naming what differs.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -14,7 +15,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -55,16 +56,28 @@ def write_json(path: Path, data: Any, compact: bool = False) -> None:
     """Atomic JSON write: a kill mid-write never leaves a half file behind. `compact`: no indentation (unit files,
     which the ledger keeps in git by the hundred); else indented, with each array of numbers on one line (a
     per-sample list stays one line, not a thousand)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
+    with replaced(path) as tmp, open(tmp, "w") as fh:
         if compact:
             json.dump(jsonable(data), fh, sort_keys=True, separators=(",", ":"))
         else:
             text = json.dumps(jsonable(data), indent=2, sort_keys=True)
             fh.write(_SCALAR_ARRAY.sub(lambda m: re.sub(r"\s+", "", m.group(0)).replace(",", ", "), text))
-    os.chmod(tmp, 0o666 & ~UMASK)  # as open() would: mkstemp's 0600 hid a shared run folder from its other users
-    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def replaced(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file of its own beside `path` to write in, moved onto `path` when the block ends: a kill
+    mid-write never leaves a half file, and two workers writing the same file each finish (the last one's stays)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~UMASK)  # as open() would: mkstemp's 0600 hid a shared run folder from its other users
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def fingerprint_hash(fingerprint: Dict) -> str:
@@ -288,24 +301,15 @@ def unit_cache(store: RunStore, prefix: str, keep: int = 1) -> Callable[[str, Ca
 
 
 def save_arrays(path: Path, arrays: Dict[str, np.ndarray]) -> None:
-    """Named arrays in one compressed `.npz`, written atomically (a kill mid-write never leaves a half file) through a
-    temporary file of its own (two workers writing the same file each finish: the last one's file stays)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
+    """Named arrays in one compressed `.npz`, written atomically (`replaced`)."""
+    with replaced(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **arrays)
-    os.chmod(tmp, 0o666 & ~UMASK)
-    os.replace(tmp, path)
 
 
 def save_model(model: Any, path: Path) -> None:
-    """`model.save(path)` atomically (with its optimizer state)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    tmp.replace(path)
+    """`model.save(path)` atomically (`replaced`; with its optimizer state)."""
+    with replaced(path, suffix=".tmp.keras") as tmp:
+        model.save(tmp)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
