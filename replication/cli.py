@@ -47,7 +47,9 @@ def parser() -> argparse.ArgumentParser:
     scope = ap.add_argument_group(
         "scope", "compute only part of the protocol's units; each is the protocol's own, so running the rest later "
         "in the same --out reuses them, and the report names what was left out")
-    scope.add_argument("--splits", type=int, default=None, metavar="K", help="background: the first K splits only")
+    scope.add_argument("--splits", type=int, default=None, metavar="K",
+                       help="background: the first K splits only (0: stop after the letter selection, with the "
+                            "final selection in the report)")
     scope.add_argument("--folds", type=int, default=None, metavar="K",
                        help="background, measured letters: the letter selection's first K fold trainings only (of "
                             "folds x repeats); fewer than all stops there, with a provisional selection in the report")
@@ -109,6 +111,8 @@ def check_options(args: argparse.Namespace, ap: argparse.ArgumentParser) -> None
         ap.error(f"--layers does not apply to {args.experiment}")
     if args.folds is not None and args.letters == "published":
         ap.error("--folds limits the letter selection, which --letters published skips")
+    if args.splits == 0 and args.letters == "published":
+        ap.error("--splits 0 stops a run after its letter selection, which --letters published skips")
 
 
 def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):

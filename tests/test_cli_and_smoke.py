@@ -27,7 +27,8 @@ def test_help_explains_every_option():
     (["dnr", "--splits", "1"], "--splits does not apply to dnr"),
     (["dnr", "--no-carlini"], "--no-carlini does not apply to dnr"),
     (["unified", "--datasets", "mnist"], "--datasets does not apply to unified"),
-    (["background", "--splits", "0"], "--splits must be at least 1"),
+    (["background", "--splits", "-1"], "--splits must be at least 0"),
+    (["background", "--splits", "0", "--letters", "published"], "--letters published skips"),
     (["dnr", "--letters", "published"], "--letters does not apply to dnr"),
     (["background", "--layers", "authors"], "--layers does not apply to background"),
     (["dnr", "--folds", "1"], "--folds does not apply to dnr"),
@@ -60,6 +61,7 @@ def test_scope_options_become_a_scope():
         splits=1, carlini=False)
     assert scope_of(ap.parse_args(["background"]), ap) == protocols.WHOLE
     assert scope_of(ap.parse_args(["background", "--folds", "3"]), ap) == protocols.Scope(folds=3)
+    assert scope_of(ap.parse_args(["background", "--splits", "0"]), ap) == protocols.Scope(splits=0)
 
 
 def test_bad_data_dir_is_a_clear_error(tmp_path):
@@ -175,6 +177,32 @@ def test_a_run_stopped_inside_the_letter_selection_reports_its_folds_and_nothing
         assert text in report, text
     assert "Table III" not in report and (out / "letter_rates.png").stat().st_size > 5000
     assert "provisional (1 of 2 fold trainings)" in summary.glance_background(part, "report.md")[0]
+
+
+def test_a_run_stopped_after_the_letter_selection_reports_the_final_selection_and_nothing_after(smoke_run, data_dir,
+                                                                                                 tmp_path):
+    """--splits 0: every fold training (loaded), the `letter_selection` unit they give (recomputed here from the
+    folds, equal to the whole run's), no split, no Carlini; the report and README line call it final."""
+    from replication.reporting import summary
+    out, p = tmp_path / "run", protocols.background("smoke")
+    shutil.copytree(smoke_run[0], out)
+    unit = out / "units" / "letter_selection.json"
+    kept = json.loads(unit.read_text())["result"]
+    unit.unlink()
+    others = {f: f.read_bytes() for f in (out / "units").rglob("*.json")}
+    part = experiment.run(p, out, str(data_dir), seed=0, scope=protocols.Scope(splits=0))
+    assert json.loads(unit.read_text())["result"] == kept == part["letter_selection"]
+    assert {f: f.read_bytes() for f in (out / "units").rglob("*.json") if f != unit} == others
+    assert part["resumed_units"] == ["letters/repeat0_fold0", "letters/repeat0_fold1"]
+    assert part["units"]["expected"] == 3 and part["splits"] == [] and part["carlini"] is None
+    assert (kept["trainings"], kept["of"]) == (2, 2)
+    assert part["left_out"] == ["every split and the Carlini-Wagner stage (`--splits 0`: the run stops after its "
+                                "letter selection)"]
+    report = (out / "report.md").read_text()
+    assert "**Partial run**" in report and "Wall time per fold training" in report and "Table III" not in report
+    assert "Provisional" not in report and f"- measured kept ({len(kept['kept'])}): `{kept['kept']}`" in report
+    line = summary.glance_background(part, "report.md")[0]
+    assert "final (all 2 fold trainings)" in line and f"kept ({len(kept['kept'])}): `{kept['kept']}`" in line
 
 
 def test_a_folder_without_the_background_models_still_reports_with_its_gallery(smoke_run, data_dir, tmp_path):

@@ -55,6 +55,9 @@ def test_jobs_are_the_independent_units_in_stages(tmp_path):
     stages = background.jobs(protocols.background("paper"), tmp_path, None, 0, protocols.Scope(folds=3))
     assert [[j.label for j in s] for s in stages] == [["letters/repeat0_fold0", "letters/repeat0_fold1",
                                                        "letters/repeat0_fold2"]]  # nothing needs the letters yet
+    stages = background.jobs(protocols.background("smoke"), tmp_path, None, 0, protocols.Scope(splits=0))
+    assert [[j.label for j in s] for s in stages] == [["letters/repeat0_fold0", "letters/repeat0_fold1"],
+                                                      ["letter_selection"]]  # stops after the selection
     published = dataclasses.replace(protocols.background("paper"), letters="published")
     stages = background.jobs(published, tmp_path, None, 0, protocols.Scope(splits=1, carlini=False))
     assert [[j.label for j in s] for s in stages] == [["split0"], ["gallery"]]

@@ -59,5 +59,20 @@ def test_scope_names_what_it_leaves_out():
     assert protocols.Scope(splits=1).left_out(protocols.background("paper")) == [
         "9 of 10 splits (computed the first 1)"]
     assert protocols.Scope(runs=9).count("runs", 5) == 5 and protocols.Scope(runs=2).count("runs", 5) == 2
-    with pytest.raises(ValueError, match="at least 1"):
-        protocols.Scope(splits=0).count("splits", 10)
+    with pytest.raises(ValueError, match="--folds must be at least 1"):
+        protocols.Scope(folds=0).count("folds", 40)
+    with pytest.raises(ValueError, match="--splits must be at least 0"):
+        protocols.Scope(splits=-1).count("splits", 10)
+
+
+def test_zero_splits_stop_a_measured_letters_run_after_its_selection():
+    paper = protocols.background("paper")
+    stop = protocols.Scope(splits=0)
+    assert stop.partial_selection(paper) and stop.whole_selection(paper)
+    assert stop.left_out(paper) == ["every split and the Carlini-Wagner stage (`--splits 0`: the run stops after its "
+                                    "letter selection)"]
+    inside = protocols.Scope(folds=3)
+    assert inside.partial_selection(paper) and not inside.whole_selection(paper)
+    assert not protocols.WHOLE.partial_selection(paper) and not protocols.Scope(splits=1).partial_selection(paper)
+    with pytest.raises(ValueError, match="--letters published skips"):
+        stop.partial_selection(dataclasses.replace(paper, letters="published"))

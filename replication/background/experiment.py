@@ -102,9 +102,10 @@ def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed:
     if protocol.letters == "measured":
         names = letters.fold_names(protocol.selection_folds, protocol.selection_repeats)
         stages.append([job(f"letters/{name}") for name in names[:scope.count("folds", len(names))]])
+        if scope.whole_selection(protocol):
+            stages.append([job("letter_selection")])
         if scope.partial_selection(protocol):
             return stages
-        stages.append([job("letter_selection")])
     splits = [job(f"split{i}") for i in range(scope.count("splits", protocol.splits))]
     if not scope.carlini:
         return stages + [splits, [job("gallery")]]
@@ -165,9 +166,10 @@ def unit_names(p: BackgroundProtocol, scope: Scope = WHOLE) -> List[str]:
     if p.letters == "measured":
         folds = letters.fold_names(p.selection_folds, p.selection_repeats)
         names += [f"letters/{n}" for n in folds[:scope.count("folds", len(folds))]]
+        if scope.whole_selection(p):
+            names.append("letter_selection")
         if scope.partial_selection(p):
             return names
-        names.append("letter_selection")
     names += [f"split{i}" for i in range(scope.count("splits", p.splits))] + ["gallery"]
     if scope.carlini:
         names += [f"carlini/{m}{part}" for m in MODELS for part in ("_digest", "")] + ["carlini"]
@@ -185,13 +187,13 @@ def run(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: 
     figures into the run folder (`out`, or with `fork` a sibling named by the fingerprint when `out` holds a run
     with other settings)."""
     start = time.time()
-    n_splits = scope.count("splits", protocol.splits)
+    n_splits, stops = scope.count("splits", protocol.splits), scope.partial_selection(protocol)
     pool = assembly.load_pool(protocol.pool_split, data_dir, protocol.pool_limit, seed)
     store = open_store(protocol, out, pool, seed, fork)
     out = store.root
     engine.run(jobs(protocol, out, data_dir, seed, scope))
     store.progress(unit_count(protocol, scope), "background units")
-    if scope.partial_selection(protocol):
+    if stops:
         return run_partial_selection(protocol, store, pool, data_dir, seed, scope, engine, start)
     selection, kept = letter_choice(store, pool, protocol, data_dir, seed)
     labels = assembly.relabel(pool.labels, kept)
@@ -245,10 +247,14 @@ def finish(results: Dict, store: RunStore, start: float) -> Dict:
 
 def run_partial_selection(protocol: BackgroundProtocol, store: RunStore, pool: assembly.Pool, data_dir: Optional[str],
                           seed: int, scope: Scope, engine: Engine, start: float) -> Dict:
-    """A run stopped inside its letter selection (`Scope.folds`): the fold units in scope, the provisional selection
-    they give (never stored as the `letter_selection` unit, which rests on every fold), and its report."""
-    total = protocol.selection_folds * protocol.selection_repeats
-    selection = select_letters(store, pool, protocol, data_dir, seed, scope.count("folds", total))
+    """A run stopped in its letter selection: inside it (`Scope.folds`), the fold units in scope and the provisional
+    selection they give (never stored as the `letter_selection` unit, which rests on every fold); right after it
+    (`Scope.splits` 0), the `letter_selection` unit. Then its report."""
+    if scope.whole_selection(protocol):
+        selection, _ = letter_choice(store, pool, protocol, data_dir, seed)
+    else:
+        selection = select_letters(store, pool, protocol, data_dir, seed,
+                                   scope.count("folds", protocol.selection_folds * protocol.selection_repeats))
     folds = letters.fold_names(protocol.selection_folds, protocol.selection_repeats)[:selection.trainings]
     results = results_of(protocol, store, pool, seed, scope, engine, selection, selection.kept, [], None,
                          stages=[f"letters/{name}" for name in folds])

@@ -194,6 +194,7 @@ def letter_selection(results: Dict) -> Optional[LetterSelection]:
 
 
 def stopped_in_selection(results: Dict) -> bool:
-    """Whether the run stopped inside its letter selection (`--folds`): it has a provisional selection only."""
+    """Whether the run stopped in its letter selection: inside it (`--folds`, a provisional selection) or right
+    after it (`--splits 0`, the final selection and no split)."""
     s = letter_selection(results)
-    return s is not None and s.partial
+    return s is not None and (s.partial or not results["splits"])

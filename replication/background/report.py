@@ -166,7 +166,7 @@ def model_warnings(r: Dict) -> List[str]:
 
 
 def render(r: Dict) -> str:
-    """The whole report (of a run stopped inside its letter selection: `render_selection`)."""
+    """The whole report (of a run stopped in its letter selection: `render_selection`)."""
     if records.stopped_in_selection(r):
         return render_selection(r)
     lines = _header(r)
@@ -217,8 +217,8 @@ def spread_section(r: Dict) -> List[str]:
 
 
 def render_selection(r: Dict) -> str:
-    """The report of a run stopped inside its letter selection (`--folds`): the provisional selection and the time
-    each fold training took."""
+    """The report of a run stopped in its letter selection (`--folds`: provisional; `--splits 0`: final): the
+    selection and the time each fold training took."""
     lines = _header(r) + _letters(r)
     lines += ["## Figures", ""] + figures.FIGURES["letters"].markdown(r["figures"])
     lines += deviations.section(deviation_items(r), r["protocol"]["level"])

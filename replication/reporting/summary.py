@@ -124,13 +124,15 @@ def glance_dnr(r: Dict, link: str) -> List[str]:
 
 
 def glance_selection(r: Dict, link: str) -> List[str]:
-    """A run stopped inside its letter selection: what the folds so far say of the paper's 37 decisions."""
+    """A run stopped in its letter selection: what its folds (so far) say of the paper's 37 decisions."""
     from replication.background import letters, records
     s = records.letter_selection(r)
     verdicts = letters.verdict_counts(letters.judged(s.counts, r["protocol"]["selection_threshold"]))
-    return [f"Letter selection, provisional ({s.trainings} of {s.of} fold trainings): the paper's decision per "
-            f"letter is {', '.join(f'{k} for {n}' for k, n in verdicts.items())} of {len(s.rates)} "
-            f"([rule and table]({link})); kept so far ({len(s.kept)}): `{s.kept}`."]
+    which, kept = ((f"provisional ({s.trainings} of {s.of} fold trainings)", "kept so far") if s.partial
+                   else (f"final (all {s.of} fold trainings)", "kept"))
+    return [f"Letter selection, {which}: the paper's decision per letter is "
+            f"{', '.join(f'{k} for {n}' for k, n in verdicts.items())} of {len(s.rates)} ([rule and table]({link})); "
+            f"{kept} ({len(s.kept)}): `{s.kept}`."]
 
 
 def glance_background(r: Dict, link: str) -> List[str]:

@@ -206,7 +206,7 @@ class Scope:
     it. The scope is therefore not part of a run's fingerprint; results.json and the report state it.
     """
 
-    splits: Optional[int] = None                 # background: the first k splits
+    splits: Optional[int] = None                 # background: the first k splits (0: stop after the letter selection)
     folds: Optional[int] = None                  # background, measured letters: the first k selection trainings
     carlini: bool = True                         # background: the Carlini-Wagner stage (Table IV, Section VI.B)
     runs: Optional[int] = None                   # dnr: the first k runs per dataset
@@ -214,15 +214,24 @@ class Scope:
 
     def count(self, name: str, total: int) -> int:
         """How many of the protocol's `total` splits, runs or letter-selection trainings (`name`) are in scope."""
-        limit = getattr(self, name)
-        if limit is not None and limit < 1:
-            raise ValueError(f"--{name} must be at least 1, got {limit}")
+        limit, least = getattr(self, name), 0 if name == "splits" else 1
+        if limit is not None and limit < least:
+            raise ValueError(f"--{name} must be at least {least}, got {limit}")
         return total if limit is None else min(limit, total)
 
     def partial_selection(self, protocol) -> bool:
-        """True when this scope stops a background run inside its letter selection (`folds`)."""
+        """True when this scope stops a background run in its letter selection: inside it (`folds` fewer than all)
+        or right after it (`splits` 0)."""
+        if protocol.letters != "measured":
+            if self.splits == 0:
+                raise ValueError("--splits 0 stops a run after its letter selection, which --letters published skips")
+            return False
+        return self.splits == 0 or not self.whole_selection(protocol)
+
+    def whole_selection(self, protocol) -> bool:
+        """True when every letter-selection fold training of a background `protocol` is in scope."""
         total = protocol.selection_folds * protocol.selection_repeats
-        return protocol.letters == "measured" and self.count("folds", total) < total
+        return self.count("folds", total) == total
 
     def has(self, dataset: str) -> bool:
         return self.datasets is None or dataset in self.datasets
@@ -234,6 +243,9 @@ class Scope:
             if self.partial_selection(protocol):
                 total = protocol.selection_folds * protocol.selection_repeats
                 k = self.count("folds", total)
+                if k == total:
+                    return ["every split and the Carlini-Wagner stage (`--splits 0`: the run stops after its letter "
+                            "selection)"]
                 return [f"{total - k} of {total} letter-selection fold trainings (computed the first {k}), and with "
                         "them the final letter set, every split and the Carlini-Wagner stage, which need that set"]
             k = self.count("splits", protocol.splits)
