@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from replication.runs.protocols import LEVELS
+from replication.runs.protocols import LEVELS, SPLITS_ZERO_NEEDS_SELECTION
 
 EXPERIMENTS = {"background": "McCoyd & Wagner 2018, background class defense on EMNIST (Tables I, III, IV, V)",
                "dnr": "Sotgiu et al. 2020, deep neural rejection on MNIST and CIFAR-10 (Fig. 3-6)",
@@ -112,7 +112,7 @@ def check_options(args: argparse.Namespace, ap: argparse.ArgumentParser) -> None
     if args.folds is not None and args.letters == "published":
         ap.error("--folds limits the letter selection, which --letters published skips")
     if args.splits == 0 and args.letters == "published":
-        ap.error("--splits 0 stops a run after its letter selection, which --letters published skips")
+        ap.error(SPLITS_ZERO_NEEDS_SELECTION)
 
 
 def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):

@@ -198,6 +198,9 @@ def unified(level: str) -> UnifiedProtocol:
                            l2_grid=(0.0, 1.0, 6.79), linf_grid=(0.0, 0.25), tradeoff_eps=(1.0,))
 
 
+SPLITS_ZERO_NEEDS_SELECTION = "--splits 0 stops a run after its letter selection, which --letters published skips"
+
+
 @dataclass(frozen=True)
 class Scope:
     """The part of a protocol's units one invocation computes (all of them by default).
@@ -224,7 +227,7 @@ class Scope:
         or right after it (`splits` 0)."""
         if protocol.letters != "measured":
             if self.splits == 0:
-                raise ValueError("--splits 0 stops a run after its letter selection, which --letters published skips")
+                raise ValueError(SPLITS_ZERO_NEEDS_SELECTION)
             return False
         return self.splits == 0 or not self.whole_selection(protocol)
 
@@ -241,11 +244,11 @@ class Scope:
         out = []
         if isinstance(protocol, BackgroundProtocol):
             if self.partial_selection(protocol):
-                total = protocol.selection_folds * protocol.selection_repeats
-                k = self.count("folds", total)
-                if k == total:
+                if self.whole_selection(protocol):
                     return ["every split and the Carlini-Wagner stage (`--splits 0`: the run stops after its letter "
                             "selection)"]
+                total = protocol.selection_folds * protocol.selection_repeats
+                k = self.count("folds", total)
                 return [f"{total - k} of {total} letter-selection fold trainings (computed the first {k}), and with "
                         "them the final letter set, every split and the Carlini-Wagner stage, which need that set"]
             k = self.count("splits", protocol.splits)
