@@ -90,27 +90,29 @@ def compute_units(protocol: BackgroundProtocol, out: str, data_dir: Optional[str
         gallery_unit(store, pool, assembly.relabel(pool.labels, kept), protocol, seed)
 
 
-def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, scope: Scope) -> List[List[Job]]:
-    """The run's independent units as stages: the letter-selection folds, their summary, then the splits beside the
-    Carlini models, then each model's Carlini attack beside the gallery (split 0's models), then the Carlini
-    summary."""
-    folder, data = shared_paths(out, data_dir)
-
-    def job(key: str) -> Job:
-        return Job(compute_units, (protocol, folder, data, seed, key), key)
-    stages = []
-    if protocol.letters == "measured":
-        names = letters.fold_names(protocol.selection_folds, protocol.selection_repeats)
-        stages.append([job(f"letters/{name}") for name in names[:scope.count("folds", len(names))]])
-        if scope.whole_selection(protocol):
-            stages.append([job("letter_selection")])
-        if scope.partial_selection(protocol):
-            return stages
-    splits = [job(f"split{i}") for i in range(scope.count("splits", protocol.splits))]
+def stages(p: BackgroundProtocol, scope: Scope = WHOLE) -> List[List[str]]:
+    """The keys of a run's jobs in `scope`, as stages of independent work: the letter-selection folds, their summary,
+    then the splits beside the Carlini models, then each model's Carlini attack beside the gallery (split 0's models),
+    then the Carlini summary."""
+    out = []
+    if p.letters == "measured":
+        folds = letters.fold_names(p.selection_folds, p.selection_repeats)
+        out.append([f"letters/{n}" for n in folds[:scope.count("folds", len(folds))]])
+        if scope.whole_selection(p):
+            out.append(["letter_selection"])
+        if scope.partial_selection(p):
+            return out
+    splits = [f"split{i}" for i in range(scope.count("splits", p.splits))]
     if not scope.carlini:
-        return stages + [splits, [job("gallery")]]
-    return stages + [splits + [job("carlini/models")], [job(f"carlini/{name}") for name in MODELS] + [job("gallery")],
-                     [job("carlini")]]
+        return out + [splits, ["gallery"]]
+    return out + [splits + ["carlini/models"], [f"carlini/{m}" for m in MODELS] + ["gallery"], ["carlini"]]
+
+
+def jobs(protocol: BackgroundProtocol, out: Path, data_dir: Optional[str], seed: int, scope: Scope) -> List[List[Job]]:
+    """The run's `stages` as engine jobs (`compute_units`)."""
+    folder, data = shared_paths(out, data_dir)
+    return [[Job(compute_units, (protocol, folder, data, seed, key), key) for key in stage]
+            for stage in stages(protocol, scope)]
 
 
 def run_split(store: RunStore, i: int, pool: assembly.Pool, labels: np.ndarray, p: BackgroundProtocol,
@@ -160,20 +162,11 @@ def open_store(protocol: BackgroundProtocol, out: Path, pool: assembly.Pool, see
 
 
 def unit_names(p: BackgroundProtocol, scope: Scope = WHOLE) -> List[str]:
-    """Units of a run in `scope`: the letter-selection folds and their summary (measured letters), the splits,
-    Carlini (per model its digest and its attack, and their summary)."""
-    names = []
-    if p.letters == "measured":
-        folds = letters.fold_names(p.selection_folds, p.selection_repeats)
-        names += [f"letters/{n}" for n in folds[:scope.count("folds", len(folds))]]
-        if scope.whole_selection(p):
-            names.append("letter_selection")
-        if scope.partial_selection(p):
-            return names
-    names += [f"split{i}" for i in range(scope.count("splits", p.splits))] + ["gallery"]
-    if scope.carlini:
-        names += [f"carlini/{m}{part}" for m in MODELS for part in ("_digest", "")] + ["carlini"]
-    return names
+    """Units of a run in `scope`: its jobs' keys (`stages`), the Carlini models' job standing for each model's
+    digest."""
+    digests = [f"carlini/{m}_digest" for m in MODELS]
+    return [name for stage in stages(p, scope) for key in stage
+            for name in (digests if key == "carlini/models" else [key])]
 
 
 def unit_count(p: BackgroundProtocol, scope: Scope = WHOLE) -> int:
