@@ -115,6 +115,8 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
     for name, seconds in (("mnist/run0/dnn/eps0.5", 30.0), ("mnist/run0/dnn/eps1", 90.0)):
         write_json(root / "units" / f"{name}.json", {"result": 0, "seconds": seconds, "fingerprint": store.hash})
     write_json(root / "units" / "mnist/run0/dnr/eps1.json", {"result": 0, "seconds": 1.0, "fingerprint": "other"})
+    write_json(root / "models" / "cifar10_dnn.keras.partial" / "epochs.json",  # a training cut at epoch 3 of 75
+               {"done": 3, "of": 75, "seconds": 2400.0, "cpu_seconds": 2100.0})
     got = ledger.status("dnr", "", root=tmp_path)
     assert got.done == 6 and len(got.left) == len(names) - 6 and not got.problem
     left = {u.name: u.seconds for u in got.left}
@@ -127,6 +129,12 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
     assert left["cifar10/run0/dnr/double_init/eps0.4"] == pytest.approx(100.0 * ledger.CIFAR_OVER_MNIST["dnr"])
     assert left["cifar10/run0/nr/eps0.4"] == pytest.approx(50.0 * ledger.CIFAR_OVER_MNIST["nr"])  # MNIST's, scaled
     assert left["cifar10/run0/defenses"] is None                    # never measured, no MNIST twin to scale
+    assert left["cifar10/network"] == pytest.approx(72 * 700.0)     # its epochs left at its own CPU s per epoch
+    assert left["mnist/network"] == pytest.approx(885.0)            # no training begun: the reference
+    assert got.partial == "cifar10 network trained to epoch 3 of 75"
+    committed = ledger.status("dnr", "", root=tmp_path, in_progress=False)  # the README's view: git's ledger only
+    assert {u.name: u.seconds for u in committed.left}["cifar10/network"] == pytest.approx(75 * 306.0)
+    assert not committed.partial
     by_dataset = got.hours_left_by_dataset()
     assert set(by_dataset) == {"mnist", "cifar10"} and sum(by_dataset.values()) == pytest.approx(got.hours_left()[0])
     assert str(root) in ledger.render([got])

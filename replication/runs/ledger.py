@@ -150,8 +150,10 @@ def read_unit(path: Path, run_hash: Optional[str]) -> Tuple[bool, Optional[float
     return saved.get("fingerprint") == run_hash, cpu_seconds(saved)
 
 
-def network_state(path: Path, name: str) -> Tuple[UnitState, str]:
-    """A network trained outside a unit: done when its model file is there; seconds from its training record."""
+def network_state(path: Path, name: str, in_progress: bool = True) -> Tuple[UnitState, str]:
+    """A network trained outside a unit: done when its model file is there, with the seconds of its training record;
+    with `in_progress`, a training cut between epochs is left with the seconds of its epochs left at its own measured
+    CPU seconds per epoch (else, or before any epoch, None: for `estimate` to fill)."""
     from replication.runs.stages import network_file
     dataset = name.split("/")[0]
     model = path / network_file(dataset)
@@ -159,14 +161,18 @@ def network_state(path: Path, name: str) -> Tuple[UnitState, str]:
     seconds = cpu_seconds(json.loads(record.read_text())) if record.exists() else None
     partial = partial_folder(model) / "epochs.json"
     cut = ""
-    if partial.exists():
+    if in_progress and partial.exists() and not model.exists():
         state = json.loads(partial.read_text())
         cut = f"{dataset} network trained to epoch {state['done']} of {state['of']}"
+        per_epoch = cpu_seconds(state) / state["done"] if state["done"] else None
+        seconds = None if per_epoch is None else per_epoch * (state["of"] - state["done"])
     return UnitState(name, model.exists(), seconds), cut
 
 
-def status(experiment: str, variant: str, root: Path = ROOT) -> FolderStatus:
-    """What a ledger folder holds of its protocol's units, and the estimated time of the rest."""
+def status(experiment: str, variant: str, root: Path = ROOT, in_progress: bool = True) -> FolderStatus:
+    """What a ledger folder holds of its protocol's units, and the estimated time of the rest; `in_progress`: also
+    read a training cut between epochs (`network_state`), whose checkpoint may be the workspace's alone (git keeps
+    no CIFAR-10 one)."""
     path = folder(experiment, variant, root=root)
     protocol = protocol_of(experiment, variant)
     run_hash, problem = None, ""
@@ -178,13 +184,13 @@ def status(experiment: str, variant: str, root: Path = ROOT) -> FolderStatus:
     units, partial = [], []
     for name in unit_names(experiment, protocol):
         if name.endswith("/network"):
-            state, cut = network_state(path, name)
+            state, cut = network_state(path, name, in_progress)
             units.append(state)
             partial += [cut] if cut else []
             continue
         done, seconds = read_unit(unit_location(experiment, path, name), run_hash)
         units.append(UnitState(name, done, seconds if done else None))
-    base = measured(status(experiment, "", root).units) if variant else None
+    base = measured(status(experiment, "", root, in_progress).units) if variant else None
     estimate(units, experiment, variant, base)
     return FolderStatus(experiment, variant, path, units, problem, "; ".join(partial))
 
@@ -209,14 +215,14 @@ def measured(units: List[UnitState]) -> Dict[str, List[float]]:
 
 def estimate(units: List[UnitState], experiment: str, variant: str,
              base: Optional[Dict[str, List[float]]] = None) -> None:
-    """Fill in the seconds of units left (`known_seconds`: the folder's own measurements, for a variant the main
-    folder's (`base`), the reference measurements `REFERENCE_SECONDS`); a CIFAR-10 attack unit without any, from
-    its MNIST twin (`CIFAR_OVER_MNIST`)."""
+    """Fill in the seconds of units left that have none (`known_seconds`: the folder's own measurements, for a
+    variant the main folder's (`base`), the reference measurements `REFERENCE_SECONDS`); a CIFAR-10 attack unit
+    without any, from its MNIST twin (`CIFAR_OVER_MNIST`)."""
     own = measured(units)
     reference = REFERENCE_SECONDS.get(experiment, {})
     factor = REFERENCE_FACTOR.get(variant, {}).get(experiment, 1.0)
     for u in units:
-        if u.done:
+        if u.done or u.seconds is not None:  # done, or a cut training's own estimate (`network_state`)
             continue
         u.seconds = known_seconds(u.name, own, reference, factor, base)
         model = next((m for m in CIFAR_OVER_MNIST if f"/{m}/" in u.name), None)
