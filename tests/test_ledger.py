@@ -133,7 +133,8 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
     assert left["mnist/network"] == pytest.approx(885.0)            # no training begun: the reference
     assert got.partial == "cifar10 network trained to epoch 3 of 75"
     committed = ledger.status("dnr", "", root=tmp_path, in_progress=False)  # the README's view: git's ledger only
-    assert {u.name: u.seconds for u in committed.left}["cifar10/network"] == pytest.approx(75 * 306.0)
+    assert {u.name: u.seconds for u in committed.left}["cifar10/network"] == pytest.approx(
+        ledger.REFERENCE_SECONDS["dnr"]["cifar10/network"])
     assert not committed.partial
     by_dataset = got.hours_left_by_dataset()
     assert set(by_dataset) == {"mnist", "cifar10"} and sum(by_dataset.values()) == pytest.approx(got.hours_left()[0])
