@@ -149,10 +149,13 @@ def defenses_of(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: ke
     val = draws.pixels(pool.images[draw["validation"]])
     fitted: Dict = {}
 
+    def svm_features(dnr: DNR) -> List[np.ndarray]:
+        """The SVM training images' features at every layer `dnr` reads."""
+        return dnr.features(draws.pixels(pool.images[draw["svm_train"]]))
+
     def compute(chosen: Optional[Dict] = None):
         y = pool.labels[draw["svm_train"]]
-        dnr = DNR(model, layers, [(1.0, 1.0)] * len(layers), (1.0, 1.0), protocol.stacking_folds, seed)
-        train = dnr.features(draws.pixels(pool.images[draw["svm_train"]]))
+        train = svm_features(DNR(model, layers, [(1.0, 1.0)] * len(layers), (1.0, 1.0), protocol.stacking_folds, seed))
         chosen = chosen or params or choose_params(p, train, y, protocol.stacking_folds, seed)
         dnr = DNR(model, layers, chosen["layers"], chosen["combiner"], protocol.stacking_folds, seed)
         dnr.fit_features(train, y)
@@ -172,7 +175,7 @@ def defenses_of(store: RunStore, p: DNRDataset, protocol: DNRProtocol, model: ke
         chosen = info["params"]
         dnr = DNR(model, layers, chosen["layers"], chosen["combiner"], protocol.stacking_folds, seed)
         nr = NR(model, layers[-1], *chosen["nr"])
-        load_svms(svms, nr, dnr, dnr.features(draws.pixels(pool.images[draw["svm_train"]])))
+        load_svms(svms, nr, dnr, svm_features(dnr))
         nr.theta, dnr.theta = info["theta"]["nr"], info["theta"]["dnr"]
         fitted.update(nr=nr, dnr=dnr)
 
