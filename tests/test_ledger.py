@@ -132,7 +132,7 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
     assert left["cifar10/network"] == pytest.approx(72 * 700.0)     # its epochs left at its own CPU s per epoch
     assert left["mnist/network"] == pytest.approx(885.0)            # no training begun: the reference
     assert got.partial == "cifar10 network trained to epoch 3 of 75"
-    committed = ledger.status("dnr", "", root=tmp_path, in_progress=False)  # the README's view: git's ledger only
+    committed = ledger.status("dnr", "", root=tmp_path, in_progress=False)  # the README's view
     assert {u.name: u.seconds for u in committed.left}["cifar10/network"] == pytest.approx(
         ledger.REFERENCE_SECONDS["dnr"]["cifar10/network"])
     assert not committed.partial

@@ -177,7 +177,7 @@ def glance(root: Path = ledger.ROOT) -> List[str]:
     lines = [GLANCE_START, ""]
     for experiment, variant in ledger.CAMPAIGN:
         folder = ledger.folder(experiment, variant, root=root)
-        state = ledger.status(experiment, variant, root, in_progress=False)  # git's ledger only, as a clone sees it
+        state = ledger.status(experiment, variant, root, in_progress=False)  # a training in progress: not in git
         hours, unknown = state.hours_left()
         title = TITLES[experiment] + (f" ({variant})" if variant else "")
         by_dataset = state.hours_left_by_dataset()
