@@ -55,7 +55,9 @@ def parser() -> argparse.ArgumentParser:
                             "folds x repeats); fewer than all stops there, with a provisional selection in the report")
     scope.add_argument("--no-carlini", dest="carlini", action="store_false",
                        help="background: leave out the Carlini-Wagner stage")
-    scope.add_argument("--runs", type=int, default=None, metavar="K", help="dnr: the first K runs per dataset only")
+    scope.add_argument("--runs", nargs="+", default=None, metavar="K",
+                       help="dnr: the first K runs of each dataset only, or per dataset (`mnist=5 cifar10=0`: the "
+                            "datasets not named run whole); 0: the network alone, with its clean accuracy")
     scope.add_argument("--datasets", nargs="+", choices=("mnist", "cifar10"), default=None,
                        help="dnr: these datasets only")
     cluster = ap.add_argument_group(
@@ -124,13 +126,31 @@ def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
     if wrong:
         ap.error(f"{', '.join('--' + ('no-carlini' if k == 'carlini' else k) for k in wrong)} does not apply to "
                  f"{args.experiment}")
+    if "runs" in given:
+        given["runs"] = runs_option(given["runs"], ap)
     scope = Scope(**{k: tuple(v) if k == "datasets" else v for k, v in given.items()})
-    for k in ("splits", "folds", "runs"):
-        try:
+    try:
+        for k in ("splits", "folds"):
             scope.count(k, 1)  # Scope's own check of the limit
-        except ValueError as err:
-            ap.error(str(err))
+        for name in ("mnist", "cifar10"):
+            scope.runs_of(name, 1)
+    except ValueError as err:
+        ap.error(str(err))
     return scope
+
+
+def runs_option(values: List[str], ap: argparse.ArgumentParser):
+    """`--runs K` (every dataset) or `--runs mnist=K cifar10=K` (per dataset) as `Scope.runs`."""
+    if len(values) == 1 and "=" not in values[0]:
+        if not values[0].lstrip("-").isdigit():
+            ap.error(f"--runs takes a count or DATASET=COUNT, got {values[0]!r}")
+        return int(values[0])
+    pairs = [v.partition("=") for v in values]
+    bad = [v for v, (name, eq, k) in zip(values, pairs)
+           if not eq or name not in ("mnist", "cifar10") or not k.lstrip("-").isdigit()]
+    if bad:
+        ap.error(f"--runs takes a count or DATASET=COUNT per dataset (mnist, cifar10), got {bad[0]!r}")
+    return tuple((name, int(k)) for name, _, k in pairs)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

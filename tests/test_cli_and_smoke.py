@@ -34,6 +34,11 @@ def test_help_explains_every_option():
     (["dnr", "--folds", "1"], "--folds does not apply to dnr"),
     (["background", "--folds", "0"], "--folds must be at least 1"),
     (["background", "--folds", "1", "--letters", "published"], "--letters published skips"),
+    (["dnr", "--runs", "-1"], "--runs must be at least 0"),
+    (["dnr", "--runs", "cifar10=-1"], "--runs must be at least 0"),
+    (["dnr", "--runs", "svhn=1"], "--runs takes a count or DATASET=COUNT per dataset"),
+    (["dnr", "--runs", "mnist=1", "2"], "--runs takes a count or DATASET=COUNT per dataset"),
+    (["dnr", "--runs", "two"], "--runs takes a count or DATASET=COUNT"),
 ])
 def test_a_scope_option_outside_its_experiment_is_an_error(argv, message, capsys):
     from replication.cli import main
@@ -59,6 +64,8 @@ def test_scope_options_become_a_scope():
         runs=1, datasets=("mnist",))
     assert scope_of(ap.parse_args(["background", "--splits", "1", "--no-carlini"]), ap) == protocols.Scope(
         splits=1, carlini=False)
+    assert scope_of(ap.parse_args(["dnr", "--runs", "mnist=5", "cifar10=0"]), ap) == protocols.Scope(
+        runs=(("mnist", 5), ("cifar10", 0)))
     assert scope_of(ap.parse_args(["background"]), ap) == protocols.WHOLE
     assert scope_of(ap.parse_args(["background", "--folds", "3"]), ap) == protocols.Scope(folds=3)
     assert scope_of(ap.parse_args(["background", "--splits", "0"]), ap) == protocols.Scope(splits=0)
@@ -304,6 +311,43 @@ def test_dnr_partial_run_one_dataset(dnr_smoke_run, data_dir):
     report = (out / "report.md").read_text()
     assert "**Partial run**" in report and "## cifar10" not in report
     dnr_experiment.run(protocols.dnr("smoke"), out, str(data_dir), seed=0)
+
+
+def test_zero_runs_report_the_network_alone_with_its_clean_accuracy(dnr_smoke_run, data_dir, tmp_path):
+    """--runs cifar10=0: MNIST's runs as before, CIFAR-10's network alone (no SVM, no attack) with its clean accuracy
+    on the official test partition, a unit; the report and the README's glance say so."""
+    import keras
+
+    from replication.data import draws
+    from replication.dnr import experiment as dnr_experiment
+    from replication.reporting import summary
+    from replication.runs import stages
+    out, whole = dnr_smoke_run
+    folder = shutil.copytree(out, tmp_path / "copy")
+    shutil.rmtree(folder / "units" / "cifar10")  # only the network is kept
+    p, scope = protocols.dnr("smoke"), protocols.Scope(runs=(("cifar10", 0),))
+    part = dnr_experiment.run(p, folder, str(data_dir), seed=0, scope=scope)
+    assert list(part["datasets"]) == ["mnist"] and list(part["networks"]) == ["cifar10"]
+    assert part["datasets"]["mnist"]["aggregate"] == whole["datasets"]["mnist"]["aggregate"]
+    assert part["left_out"] == ["cifar10: every run (`--runs` 0: its network alone)"]
+    assert part["units"]["visited"] == part["units"]["expected"] == dnr_experiment.unit_count(p.mnist) + 2
+    assert not (folder / "units" / "cifar10" / "run0").exists()  # nothing of a run was computed
+    pool = draws.load_pool(p.cifar10, str(data_dir), 0)
+    net = keras.models.load_model(folder / stages.network_file("cifar10"))
+    test = np.arange(len(pool.labels) - 10000, len(pool.labels))  # CIFAR-10's official test images come last
+    assert not np.intersect1d(test, pool.dnn_idx).size
+    pred = net.predict(draws.pixels(pool.images[test]), verbose=0).argmax(1)
+    accuracy = part["networks"]["cifar10"]
+    assert accuracy["n"] == 10000 and accuracy["correct"] == int((pred == pool.labels[test]).sum())
+    assert (folder / "units" / "cifar10" / "network_accuracy.json").exists()
+    report = (folder / "report.md").read_text()
+    assert "## cifar10: the network alone" in report and "## mnist" in report
+    assert "on the N = 10,000 official test images" in report
+    assert summary.glance_networks(part, "report.md")[1].startswith("CIFAR-10: the network alone, no run yet: "
+                                                                     "clean accuracy ")
+    alone = dnr_experiment.run(p, folder, str(data_dir), seed=0,
+                               scope=protocols.Scope(runs=0, datasets=("cifar10",)))
+    assert alone["datasets"] == {} and alone["networks"] == part["networks"] and alone["figures"] == {}
 
 
 def test_every_published_number_has_one_row(smoke_run):

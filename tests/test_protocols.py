@@ -58,11 +58,24 @@ def test_scope_names_what_it_leaves_out():
     assert scope.left_out(dnr) == ["mnist: 4 of 5 runs (computed the first 1)", "cifar10 (the whole dataset)"]
     assert protocols.Scope(splits=1).left_out(protocols.background("paper")) == [
         "9 of 10 splits (computed the first 1)"]
-    assert protocols.Scope(runs=9).count("runs", 5) == 5 and protocols.Scope(runs=2).count("runs", 5) == 2
+    assert protocols.Scope(runs=9).runs_of("mnist", 5) == 5 and protocols.Scope(runs=2).runs_of("mnist", 5) == 2
     with pytest.raises(ValueError, match="--folds must be at least 1"):
         protocols.Scope(folds=0).count("folds", 40)
     with pytest.raises(ValueError, match="--splits must be at least 0"):
         protocols.Scope(splits=-1).count("splits", 10)
+
+
+def test_runs_per_dataset_and_zero_runs_for_a_network_alone():
+    dnr = protocols.dnr("paper")
+    scope = protocols.Scope(runs=(("cifar10", 0),))
+    assert scope.runs_of("cifar10", 5) == 0 and scope.runs_of("mnist", 5) == 5  # a dataset not named: whole
+    assert scope.left_out(dnr) == ["cifar10: every run (`--runs` 0: its network alone)"]
+    both = protocols.Scope(runs=(("mnist", 2), ("cifar10", 0)))
+    assert both.left_out(dnr) == ["mnist: 3 of 5 runs (computed the first 2)",
+                                  "cifar10: every run (`--runs` 0: its network alone)"]
+    assert protocols.Scope(runs=0).runs_of("mnist", 5) == 0
+    with pytest.raises(ValueError, match="--runs must be at least 0"):
+        protocols.Scope(runs=(("mnist", -1),)).runs_of("mnist", 5)
 
 
 def test_zero_splits_stop_a_measured_letters_run_after_its_selection():

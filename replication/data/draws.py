@@ -1,7 +1,7 @@
 """Section 4.1 data: pixels in [0, 1]; network training set, then per-run SVM-train / validation / test draws."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 import numpy as np
@@ -12,13 +12,15 @@ from replication.runs.protocols import DNRDataset
 
 @dataclass
 class Pool:
-    """All images (uint8) of a dataset, train partition first, and the network's training indices."""
+    """All images (uint8) of a dataset, train partition first, the network's training indices, the rest, and the
+    official test partition's (all in the rest)."""
 
     images: np.ndarray
     labels: np.ndarray
     dnn_idx: np.ndarray
     rest_idx: np.ndarray
     source: str
+    test_idx: np.ndarray = field(default_factory=lambda: np.arange(0))
 
 
 def load_pool(p: DNRDataset, data_dir: Optional[str], seed: int) -> Pool:
@@ -29,7 +31,7 @@ def load_pool(p: DNRDataset, data_dir: Optional[str], seed: int) -> Pool:
     perm = np.random.default_rng(seed).permutation(len(train))
     dnn_idx = np.sort(perm[:p.dnn_train])
     rest = np.setdiff1d(np.arange(len(images)), dnn_idx)
-    return Pool(images, labels, dnn_idx, rest, train.source)
+    return Pool(images, labels, dnn_idx, rest, train.source, np.arange(len(train), len(images)))
 
 
 def run_draw(pool: Pool, p: DNRDataset, run: int, seed: int) -> Dict[str, np.ndarray]:

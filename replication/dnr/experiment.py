@@ -171,6 +171,19 @@ def run_dataset(store: RunStore, p: DNRDataset, protocol: DNRProtocol, pool: dra
                          aggregate(p, runs))
 
 
+def network_alone(store: RunStore, p: DNRDataset, pool: draws.Pool, seed: int, level: str) -> Dict:
+    """A dataset at 0 runs: its network (trained, or loaded) and, as the unit `<dataset>/network_accuracy`, its clean
+    accuracy on the official test partition (never in its training set)."""
+    model = stages.train_network(store, p, pool, seed, source=network_source(store.root, level))
+
+    def compute() -> Dict:
+        x, y = draws.pixels(pool.images[pool.test_idx]), pool.labels[pool.test_idx]
+        pred = np.argmax(model.predict(x, batch_size=500, verbose=0), axis=1)
+        return {"correct": int(np.sum(pred == y)), "n": int(len(y))}
+    return {"network": model.name, "network_params": int(model.count_params()),
+            **store.unit(f"{p.name}/network_accuracy", compute)}
+
+
 def network_source(out: Path, level: str) -> Path:
     """The protocol's main run folder beside a variant's (`<root>/dnr/<level>` for `<root>/dnr/<level>-<variant>`):
     a variant takes the network trained there when it was trained exactly as its own would be (`--layers authors`
@@ -200,16 +213,19 @@ def jobs(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, s
     folder, data = shared_paths(out, data_dir)
     job = lambda p, run: Job(compute_units, (protocol, folder, data, seed, p.name, run),  # noqa: E731
                              p.name + ("" if run is None else f"/run{run}"))
-    return [[job(p, None) for p in sets], [job(p, r) for p in sets for r in range(scope.count("runs", p.runs))]]
+    return [[job(p, None) for p in sets], [job(p, r) for p in sets for r in range(scope.runs_of(p.name, p.runs))]]
 
 
 def unit_names(p: DNRDataset, scope: Scope = WHOLE) -> List[str]:
     """Units of one dataset in `scope`: the network's digest; per run the defenses and their digest, the equality
-    check, three curves (and their restarts); run 0's line search check."""
+    check, three curves (and their restarts); run 0's line search check. At 0 runs: the network's digest and its
+    clean accuracy."""
     if not scope.has(p.name):
         return []
     names = [f"{p.name}/network_digest"]
-    for run in range(scope.count("runs", p.runs)):
+    if scope.runs_of(p.name, p.runs) == 0:
+        return names + [f"{p.name}/network_accuracy"]
+    for run in range(scope.runs_of(p.name, p.runs)):
         prefix = f"{p.name}/run{run}"
         names += [f"{prefix}/defenses", f"{prefix}/defenses_digest", f"{prefix}/equality"]
         names += [f"{prefix}/{m}/eps{e:g}" for m in MODELS for e in p.eps_grid]
@@ -271,12 +287,15 @@ def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fo
     store = open_store(protocol, out, pools, seed, fork)
     engine.run(jobs(protocol, store.root, data_dir, seed, scope))
     store.progress(sum(unit_count(p, scope) for p in (protocol.mnist, protocol.cifar10)), "dnr units")
-    datasets = {}
+    datasets, networks = {}, {}
     for p in (protocol.mnist, protocol.cifar10):
         if not scope.has(p.name):
             continue
+        if scope.runs_of(p.name, p.runs) == 0:
+            networks[p.name] = network_alone(store, p, pools[p.name], seed, protocol.level)
+            continue
         t = time.time()
-        datasets[p.name] = run_dataset(store, p, protocol, pools[p.name], seed, scope.count("runs", p.runs))
+        datasets[p.name] = run_dataset(store, p, protocol, pools[p.name], seed, scope.runs_of(p.name, p.runs))
         datasets[p.name].seconds_this_invocation = time.time() - t
     store.close_progress()
     out = store.root
@@ -284,7 +303,7 @@ def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fo
                         "versions": runtime.versions(), "device": runtime.device_description(),
                         "fingerprint": store.hash, "scope": scope.to_dict(), "left_out": scope.left_out(protocol),
                         "engine": engine.describe(), "run": runtime.identity(),
-                        "units_computed_by": store.computed_by_units(), "datasets": datasets,
+                        "units_computed_by": store.computed_by_units(), "datasets": datasets, "networks": networks,
                         "resumed_units": store.resumed,
                         "units": {"expected": store.expected, "visited": store.visited}})
     results["sign_study"] = sign_study(out, protocol.level)

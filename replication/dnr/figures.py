@@ -91,5 +91,5 @@ FIGURES = by_key(
 
 
 def draw_all(results: Dict, store: RunStore) -> Dict[str, str]:
-    """All figures, as file names relative to the results folder."""
-    return draw(results, store, FIGURES.values())
+    """All figures, as file names relative to the results folder (none when no dataset has a run)."""
+    return draw(results, store, FIGURES.values()) if results["datasets"] else {}

@@ -6,6 +6,7 @@ from typing import Dict, List
 
 from replication.dnr import claims, figures, records, sign_report
 from replication.dnr.records import DatasetResult
+from replication.evaluation import stats
 from replication.reporting import deviations
 from replication.reporting.report import scope_lines
 from replication.runs import protocols
@@ -70,6 +71,22 @@ def _restart_section(ds: DatasetResult) -> List[str]:
 def runs_text(computed: int, protocol: int) -> str:
     """'5 run(s)', or '2 of 5 run(s)' in a partial run."""
     return f"{protocol} run(s)" if computed >= protocol else f"{computed} of {protocol} run(s)"
+
+
+def network_accuracy(net: Dict) -> str:
+    """A network's clean accuracy, '% [95% Wilson interval] on the N official test images'."""
+    return f"{stats.wilson(net['correct'], net['n']).text(2)}% on the N = {net['n']:,} official test images"
+
+
+def network_section(name: str, net: Dict, p: Dict) -> List[str]:
+    """A dataset run at 0 runs: its network alone."""
+    return [f"## {name}: the network alone", "",
+            f"Network `{net['network']}` ({net['network_params']:,} parameters), trained on {p['dnn_train']:,} images "
+            f"for {p['epochs']} epochs (paper: {getattr(protocols.dnr('paper'), name).epochs}); no run yet (`--runs` "
+            "0): no SVM, no attack.", "",
+            f"Clean accuracy: {network_accuracy(net)} (95% Wilson interval; none was in its training set). "
+            "The paper gives no number to set beside it (Fig. 3 plots its eps = 0 point without values): not "
+            "judged.", ""]
 
 
 def _dataset_section(name: str, ds: DatasetResult, p: Dict) -> List[str]:
@@ -154,6 +171,8 @@ def render(r: Dict) -> str:
     datasets = records.datasets(r)
     for name, ds in datasets.items():
         lines += _dataset_section(name, ds, p[name])
+    for name, net in r.get("networks", {}).items():
+        lines += network_section(name, net, p[name])
     if "mnist" in datasets:
         lines += sign_section(r)
     lines += deviations.section(deviation_items(r), p["level"])

@@ -120,7 +120,15 @@ def glance_dnr(r: Dict, link: str) -> List[str]:
     lines += ["", "| the paper's claim (Fig. 3 has no numbers) | measured | verdict |", "|---|---|---|"]
     lines += [f"| {c.claim} | {c.measured} | [{c.verdict}]({link}) |" for c in claims.judge("mnist", ds)
               if "DNR accuracy >= NR" in c.claim or "decays" in c.claim]
-    return lines
+    return lines + glance_networks(r, link)
+
+
+def glance_networks(r: Dict, link: str) -> List[str]:
+    """A DNR run's datasets at 0 runs: each network's clean accuracy."""
+    from replication.dnr.report import network_accuracy
+    return [line for name, net in r.get("networks", {}).items() for line in (
+        "", f"{DATASETS[name]}: the network alone, no run yet: clean accuracy {network_accuracy(net)} (the paper "
+            f"gives no number; [report]({link})).")]
 
 
 def glance_selection(r: Dict, link: str) -> List[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 LEVELS = ("paper", "fast", "smoke")
 BACKGROUND = 10  # label of the background class (McCoyd & Wagner's 11th class, after the digits 0-9)
@@ -212,11 +212,12 @@ class Scope:
     splits: Optional[int] = None                 # background: the first k splits (0: stop after the letter selection)
     folds: Optional[int] = None                  # background, measured letters: the first k selection trainings
     carlini: bool = True                         # background: the Carlini-Wagner stage (Table IV, Section VI.B)
-    runs: Optional[int] = None                   # dnr: the first k runs per dataset
+    runs: Union[None, int, Tuple[Tuple[str, int], ...]] = None  # dnr: the first k runs of each dataset, or per
+    #                                            dataset ((name, k), ...; others whole); 0: the network alone
     datasets: Optional[Tuple[str, ...]] = None   # dnr: these datasets only
 
     def count(self, name: str, total: int) -> int:
-        """How many of the protocol's `total` splits, runs or letter-selection trainings (`name`) are in scope."""
+        """How many of the protocol's `total` splits or letter-selection trainings (`name`) are in scope."""
         limit, least = getattr(self, name), 0 if name == "splits" else 1
         if limit is not None and limit < least:
             raise ValueError(f"--{name} must be at least {least}, got {limit}")
@@ -235,6 +236,13 @@ class Scope:
         """True when every letter-selection fold training of a background `protocol` is in scope."""
         total = protocol.selection_folds * protocol.selection_repeats
         return self.count("folds", total) == total
+
+    def runs_of(self, dataset: str, total: int) -> int:
+        """How many of a DNR `dataset`'s `total` runs are in scope (0: its network alone)."""
+        limit = dict(self.runs).get(dataset) if isinstance(self.runs, (tuple, list)) else self.runs
+        if limit is not None and limit < 0:
+            raise ValueError(f"--runs must be at least 0, got {limit}")
+        return total if limit is None else min(limit, total)
 
     def has(self, dataset: str) -> bool:
         return self.datasets is None or dataset in self.datasets
@@ -262,8 +270,10 @@ class Scope:
         for p in (protocol.mnist, protocol.cifar10):
             if not self.has(p.name):
                 out.append(f"{p.name} (the whole dataset)")
-            elif self.count("runs", p.runs) < p.runs:
-                k = self.count("runs", p.runs)
+            elif self.runs_of(p.name, p.runs) == 0:
+                out.append(f"{p.name}: every run (`--runs` 0: its network alone)")
+            elif self.runs_of(p.name, p.runs) < p.runs:
+                k = self.runs_of(p.name, p.runs)
                 out.append(f"{p.name}: {p.runs - k} of {p.runs} runs (computed the first {k})")
         return out
 
