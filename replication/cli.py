@@ -9,6 +9,7 @@ from typing import List, Optional
 
 from replication.runs.protocols import LEVELS, SPLITS_ZERO_NEEDS_SELECTION
 
+DNR_DATASETS = ("mnist", "cifar10")  # what --datasets and --runs name
 EXPERIMENTS = {"background": "McCoyd & Wagner 2018, background class defense on EMNIST (Tables I, III, IV, V)",
                "dnr": "Sotgiu et al. 2020, deep neural rejection on MNIST and CIFAR-10 (Fig. 3-6)",
                "dnr-sign": "beyond the papers: which of network epochs, SVM training digits and layers moves the "
@@ -58,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
     scope.add_argument("--runs", nargs="+", default=None, metavar="K",
                        help="dnr: the first K runs of each dataset only, or per dataset (`mnist=5 cifar10=0`: the "
                             "datasets not named run whole); 0: the network alone, with its clean accuracy")
-    scope.add_argument("--datasets", nargs="+", choices=("mnist", "cifar10"), default=None,
+    scope.add_argument("--datasets", nargs="+", choices=DNR_DATASETS, default=None,
                        help="dnr: these datasets only")
     cluster = ap.add_argument_group(
         "cluster", "spread the run's independent units (letter-selection folds, splits, Carlini, DNR runs, unified "
@@ -132,7 +133,7 @@ def scope_of(args: argparse.Namespace, ap: argparse.ArgumentParser):
     try:
         for k in ("splits", "folds"):
             scope.count(k, 1)  # Scope's own check of the limit
-        for name in ("mnist", "cifar10"):
+        for name in DNR_DATASETS:
             scope.runs_of(name, 1)
     except ValueError as err:
         ap.error(str(err))
@@ -147,9 +148,9 @@ def runs_option(values: List[str], ap: argparse.ArgumentParser):
         return int(values[0])
     pairs = [v.partition("=") for v in values]
     bad = [v for v, (name, eq, k) in zip(values, pairs)
-           if not eq or name not in ("mnist", "cifar10") or not k.lstrip("-").isdigit()]
+           if not eq or name not in DNR_DATASETS or not k.lstrip("-").isdigit()]
     if bad:
-        ap.error(f"--runs takes a count or DATASET=COUNT per dataset (mnist, cifar10), got {bad[0]!r}")
+        ap.error(f"--runs takes a count or DATASET=COUNT per dataset ({', '.join(DNR_DATASETS)}), got {bad[0]!r}")
     return tuple((name, int(k)) for name, _, k in pairs)
 
 

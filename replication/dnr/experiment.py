@@ -222,10 +222,10 @@ def unit_names(p: DNRDataset, scope: Scope = WHOLE) -> List[str]:
     clean accuracy."""
     if not scope.has(p.name):
         return []
-    names = [f"{p.name}/network_digest"]
-    if scope.runs_of(p.name, p.runs) == 0:
+    names, runs = [f"{p.name}/network_digest"], scope.runs_of(p.name, p.runs)
+    if runs == 0:
         return names + [f"{p.name}/network_accuracy"]
-    for run in range(scope.runs_of(p.name, p.runs)):
+    for run in range(runs):
         prefix = f"{p.name}/run{run}"
         names += [f"{prefix}/defenses", f"{prefix}/defenses_digest", f"{prefix}/equality"]
         names += [f"{prefix}/{m}/eps{e:g}" for m in MODELS for e in p.eps_grid]
@@ -291,11 +291,12 @@ def run(protocol: DNRProtocol, out: Path, data_dir: Optional[str], seed: int, fo
     for p in (protocol.mnist, protocol.cifar10):
         if not scope.has(p.name):
             continue
-        if scope.runs_of(p.name, p.runs) == 0:
+        runs = scope.runs_of(p.name, p.runs)
+        if runs == 0:
             networks[p.name] = network_alone(store, p, pools[p.name], seed, protocol.level)
             continue
         t = time.time()
-        datasets[p.name] = run_dataset(store, p, protocol, pools[p.name], seed, scope.runs_of(p.name, p.runs))
+        datasets[p.name] = run_dataset(store, p, protocol, pools[p.name], seed, runs)
         datasets[p.name].seconds_this_invocation = time.time() - t
     store.close_progress()
     out = store.root

@@ -268,12 +268,12 @@ class Scope:
         if not isinstance(protocol, DNRProtocol):
             return out
         for p in (protocol.mnist, protocol.cifar10):
+            k = self.runs_of(p.name, p.runs)
             if not self.has(p.name):
                 out.append(f"{p.name} (the whole dataset)")
-            elif self.runs_of(p.name, p.runs) == 0:
+            elif k == 0:
                 out.append(f"{p.name}: every run (`--runs` 0: its network alone)")
-            elif self.runs_of(p.name, p.runs) < p.runs:
-                k = self.runs_of(p.name, p.runs)
+            elif k < p.runs:
                 out.append(f"{p.name}: {p.runs - k} of {p.runs} runs (computed the first {k})")
         return out
 
