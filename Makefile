@@ -19,9 +19,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[$(TF_EXTRA),dev,cluster]"
 	touch $@
 
-# everything: unit, data, smoke-pipeline, example and notebook tests (the README's test command; CI)
+# everything: unit, data, smoke-pipeline, example and notebook tests (the README's test command; CI), in
+# TEST_WORKERS pytest-xdist processes (0: in this one); the tests sharing a smoke run share a worker (tests/conftest.py)
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup tests
 
 # unit tests on synthetic or bundled data only (no data folder, no pipelines): under 3 minutes
 test-fast: install

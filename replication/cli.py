@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from replication.runs.protocols import LEVELS, SPLITS_ZERO_NEEDS_SELECTION
+from replication.runs.protocols import DNR_DATASETS, LEVELS, SPLITS_ZERO_NEEDS_SELECTION
 
-DNR_DATASETS = ("mnist", "cifar10")  # what --datasets and --runs name
 EXPERIMENTS = {"background": "McCoyd & Wagner 2018, background class defense on EMNIST (Tables I, III, IV, V)",
                "dnr": "Sotgiu et al. 2020, deep neural rejection on MNIST and CIFAR-10 (Fig. 3-6)",
                "dnr-sign": "beyond the papers: which of network epochs, SVM training digits and layers moves the "

@@ -74,13 +74,17 @@ np.set_printoptions(precision=4)
 
 def pytest_collection_modifyitems(config, items):
     """Tests that take the real data folder are marked `data`, those running a smoke pipeline `slow` (both left
-    out by `make test-fast`)."""
+    out by `make test-fast`). Under pytest-xdist (`make test`: `--dist loadgroup`) the tests sharing one of the
+    session's smoke runs go to one worker, so that each smoke run is computed once."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         if "data_dir" in names:
             item.add_marker(pytest.mark.data)
-        if any(n.endswith("smoke_run") for n in names) or "smoke_run" in item.name:
+        runs = [n for n in names if n.endswith("smoke_run")]
+        if runs or "smoke_run" in item.name:
             item.add_marker(pytest.mark.slow)
+        if runs:
+            item.add_marker(pytest.mark.xdist_group(runs[0]))
 
 
 # The three experiments' smoke runs, in this process (shared by the pipeline tests and the Ray equality tests)

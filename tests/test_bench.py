@@ -1,5 +1,6 @@
 """The speed bench: which secml figures a ratio is taken against, and the secml script reading the same digits."""
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,26 @@ def test_synthetic_scorers_have_the_defenses_shape_and_reject_column():
     for defense in ("nr", "dnr"):
         scores = synthetic_scorer(model, FEATURE_LAYERS["mnist"], defense, support_vectors=7)(x).numpy()
         assert scores.shape == (3, 11) and np.all(scores[:, -1] == 0.0) and np.isfinite(scores).all()
+
+
+@pytest.mark.data
+def test_cifar_unit_times_runs_the_experiments_units_and_leaves_no_folder(data_dir, tmp_path):
+    """benchmarks/cifar_unit_times.py at smoke on an untrained network: the defenses unit and each asked attack
+    unit timed through the experiment's code, its scratch run folder removed; an eps off the grid is refused."""
+    import json
+
+    from keras_models.dnr import build_cifar_net, compile_dnr_net
+    network, out = tmp_path / "net.keras", tmp_path / "times.json"
+    compile_dnr_net(build_cifar_net(), 0.01).save(network)
+    script = str(Path(__file__).resolve().parents[1] / "benchmarks" / "cifar_unit_times.py")
+    args = [sys.executable, script, "--network", str(network), "--protocol", "smoke", "--data-dir", str(data_dir),
+            "--out", str(out), "--models", "nr", "dnr"]
+    done = subprocess.run(args + ["--eps", "0.4"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    units = json.loads(out.read_text())["units"]
+    assert set(units) == {"cifar10/run0/defenses", "cifar10/run0/nr/eps0.4", "cifar10/run0/dnr/eps0.4"}
+    assert all(u["cpu_seconds"] > 0 for u in units.values())
+    assert not list(tmp_path.glob("cifar_unit_times_*"))
+    refused = subprocess.run(args + ["--eps", "0.3"], capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0 and "--eps must be a non-zero eps" in refused.stderr

@@ -117,14 +117,16 @@ def test_a_failed_job_cancels_the_rest_of_its_stage(ray_engine, tmp_path):
     assert (tmp_path / "a").exists() and not (tmp_path / "late").exists()
 
 
-@pytest.mark.parametrize("name", ["background", "dnr", "unified"])
+SMOKE_RUNS = {"background": "smoke_run", "dnr": "dnr_smoke_run", "unified": "unified_smoke_run"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(f)) for n, f in SMOKE_RUNS.items()])
 def test_two_workers_give_the_in_process_numbers(name, ray_engine, data_dir, tmp_path, request):
     """Every label, outcome, accuracy and count equal; stored floats equal up to float32 rounding (a unit computed
     in another process may round its last bit differently). results.json says which worker computed each unit."""
     import importlib
     experiment = importlib.import_module(f"replication.{name}.experiment")
-    _, sequential = request.getfixturevalue({"background": "smoke_run", "dnr": "dnr_smoke_run",
-                                             "unified": "unified_smoke_run"}[name])
+    _, sequential = request.getfixturevalue(SMOKE_RUNS[name])  # on this worker (its xdist group)
     protocol = getattr(protocols, name)("smoke")
     spread = experiment.run(protocol, tmp_path / name, str(data_dir), seed=0, engine=ray_engine)
     assert differences(jsonable(sequential), jsonable(spread)) == []

@@ -73,6 +73,7 @@ def test_smoke_run_writes_every_part(unified_smoke_run, data_dir):
         assert (out / name).stat().st_size > 1000
     saved = json.loads((out / "results.json").read_text())
     assert set(saved["axis"]["points"]) == {"baseline", "background", "dnn", "nr", "dnr"}
+    assert not list(out.glob("models/*_svms.npz"))  # a whole run drops its SVMs' stored support
     for heading in ("Control: does the background class learn EMNIST's style?", "Worst case of the axis's attacks",
                     "Deviations from the paper", "adaptive - weak / 2 (paired)"):
         assert heading in report, heading

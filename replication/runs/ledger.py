@@ -133,7 +133,7 @@ class FolderStatus:
         out: Dict[str, float] = {}
         for u in self.left:
             dataset = u.name.split("/")[0]
-            if dataset in ("mnist", "cifar10"):
+            if dataset in protocols.DNR_DATASETS:
                 out[dataset] = out.get(dataset, 0.0) + (u.seconds or 0.0) / 3600.0
         return out
 

@@ -103,6 +103,9 @@ class DNRDataset:
     double_init: bool = True             # also restart as secml does (attack-strength check beside the paper's curves)
 
 
+DNR_DATASETS = ("mnist", "cifar10")  # a DNRProtocol's datasets, by the field and name each has
+
+
 @dataclass(frozen=True)
 class DNRProtocol:
     """Deep Neural Rejection on MNIST and CIFAR-10."""

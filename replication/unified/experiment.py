@@ -10,7 +10,7 @@ import numpy as np
 
 from replication.defenses import Defense
 from replication.evaluation import Point, checks, security_evaluation, threshold_tradeoff
-from replication.runs import runtime
+from replication.runs import runtime, stages
 from replication.runs.engine import IN_PROCESS, Engine, Job, shared_paths
 from replication.runs.protocols import UnifiedProtocol
 from replication.runs.results import RunStore, data_digest, jsonable, run_fingerprint, unit_cache, write_json
@@ -92,6 +92,7 @@ def run(protocol: UnifiedProtocol, out: Path, data_dir: Optional[str], seed: int
     y = setup.y
     control = style_control(store, data, setup, seed)
     units = {m: model_units(store, protocol, setup, m) for m in MODELS}
+    stages.drop_svms(store, protocol.dnr.mnist, 0)  # the run is whole: NR and DNR stay in models/ (pickled)
     curves = {m: units[m]["curves"] for m in CURVE_MODELS}
     axis = one_axis(protocol, setup, units)
     results = jsonable({"experiment": "unified", "protocol": protocol.to_dict(), "seed": seed, "out": str(out),
