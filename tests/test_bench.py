@@ -105,3 +105,8 @@ def test_cifar_unit_times_runs_the_experiments_units_and_leaves_no_folder(data_d
     assert not list(tmp_path.glob("cifar_unit_times_*"))
     refused = subprocess.run(args + ["--eps", "0.3"], capture_output=True, text=True, timeout=600)
     assert refused.returncode != 0 and "--eps must be a non-zero eps" in refused.stderr
+    sized = subprocess.run(args + ["--sizes", "20", "40"], capture_output=True, text=True, timeout=600)
+    assert sized.returncode == 0, sized.stderr[-2000:]
+    sizes = json.loads(out.read_text())["sizes"]  # one fit per layer and size, on the layer's own features
+    assert [s["dimension"] for s in sizes.values()] == [4096, 8192, 10]
+    assert all(s[n]["cpu_seconds"] > 0 and s[n]["support_vectors"] > 0 for s in sizes.values() for n in ("20", "40"))

@@ -128,7 +128,8 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
     assert left["mnist/run0/dnr/eps1"] == pytest.approx(849.0 / 8)  # another run's unit counts as not done
     assert left["cifar10/run0/dnr/double_init/eps0.4"] == pytest.approx(100.0 * ledger.CIFAR_OVER_MNIST["dnr"])
     assert left["cifar10/run0/nr/eps0.4"] == pytest.approx(50.0 * ledger.CIFAR_OVER_MNIST["nr"])  # MNIST's, scaled
-    assert left["cifar10/run0/defenses"] is None                    # never measured, no MNIST twin to scale
+    assert left["cifar10/run0/defenses"] == ledger.REFERENCE_SECONDS["dnr"]["cifar10/run*/defenses"]  # no twin
+    assert got.hours_left()[1] == 0                                 # every unit has an estimate
     assert left["cifar10/network"] == pytest.approx(72 * 700.0)     # its epochs left at its own CPU s per epoch
     assert left["mnist/network"] == pytest.approx(885.0)            # no training begun: the reference
     assert got.partial == "cifar10 network trained to epoch 3 of 75"

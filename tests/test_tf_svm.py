@@ -125,3 +125,21 @@ def test_numpy_baseline_gradient_matches_tf():
     ref_scores, ref_grad = numpy_svm_forward_grad(z, vectors, weights, b, 0.1, up)
     np.testing.assert_allclose(scores.numpy(), ref_scores, rtol=1e-10)
     np.testing.assert_allclose(tape.gradient(total, zt).numpy(), ref_grad, rtol=1e-8, atol=1e-12)
+
+
+def test_the_kernel_cache_changes_the_time_not_the_svm():
+    """rbf_ovr's large libsvm cache (the paper's 10,000 images' whole kernel) gives the SVM a starved cache gives:
+    the same support, dual coefficients, intercepts and scores, bit for bit."""
+    from replication.defenses.svm import KERNEL_CACHE_MB
+    assert KERNEL_CACHE_MB * 2**20 >= 10000**2 * 4  # float32 rows of the paper's SVM training count
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2500, 64))
+    y = np.digitize(x[:, 0] + 0.5 * rng.normal(size=2500), [-0.5, 0.5])  # 3 classes
+    cached = rbf_ovr(10.0, 0.02).fit(x, y)
+    starved = OneVsRestClassifier(SVC(kernel="rbf", C=10.0, gamma=0.02, cache_size=1)).fit(x, y)
+    for a, b in zip(cached.estimators_, starved.estimators_):
+        assert a.cache_size == KERNEL_CACHE_MB and b.cache_size == 1
+        np.testing.assert_array_equal(a.support_, b.support_)
+        np.testing.assert_array_equal(a.dual_coef_, b.dual_coef_)
+        np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    np.testing.assert_array_equal(cached.decision_function(x), starved.decision_function(x))

@@ -28,12 +28,13 @@ CAMPAIGN: Tuple[Tuple[str, str], ...] = (("dnr", ""), ("dnr", "authors-layers"),
 # Seconds per unit at one thread on the "Intel(R) Xeon(R) Processor" machines here, measured by earlier paper-count
 # runs (DNR MNIST run 0: stage times of 5,604 s; background split 0 and the Carlini stage, whose two models, 2,768 s,
 # train in the first attack's job), used until the folder's own units give a measurement. Keys are unit kinds
-# (`kind`). CIFAR-10's units at the paper's counts have never run here: see `CIFAR_OVER_MNIST` below.
+# (`kind`). CIFAR-10's units at the paper's counts have never run whole here: see the comments below and
+# `CIFAR_OVER_MNIST`.
 REFERENCE_SECONDS: Dict[str, Dict[str, float]] = {
     "dnr": {"mnist/network": 885.0, "mnist/run*/defenses": 376.0, "mnist/run*/dnn/eps*": 880.0 / 8,
             "mnist/run*/nr/eps*": 692.0 / 8, "mnist/run*/dnr/eps*": 849.0 / 8,
             "mnist/run*/*/double_init/eps*": 814.0 / 24, "mnist/run*/*/line_search/eps*": 1102.0 / 6,
-            "cifar10/network": 75 * 715.0},
+            "cifar10/network": 75 * 715.0, "cifar10/run*/defenses": 27600.0},
     "background": {"split*": 3000.0, "carlini/baseline": 2768.0 + 4615.0, "carlini/defense": 4637.0, "carlini": 0.0,
                    "letters/*": 437.0, "letter_selection": 0.0, "gallery": 0.0},
 }
@@ -43,6 +44,9 @@ REFERENCE_SECONDS: Dict[str, Dict[str, float]] = {
 # network 15 s, against 885 / 50 = 17.7 s on the Intel machines above.
 # A letter-selection fold at the paper's counts (offline: 17,554 class-balanced training images, 20 epochs): the
 # ledger's first, 437 CPU s on the "AMD EPYC" machine at one thread beside two other jobs.
+# A CIFAR-10 defenses unit: ~27,600 CPU s, extrapolated from a partial trace of run 0's (8 of the 16 cells of the
+# pool3 search, on the epoch-8 network) and single SVM fits at 1,600-10,000 images (benchmarks/cifar_unit_times.py,
+# "AMD EPYC", one thread, 2026-12-07; docs/protocols.md).
 # The sign study's cells are DNR MNIST runs on 500 test digits without the DNN's curve: half the DNR reference
 REFERENCE_SECONDS["dnr-sign"] = {
     "mnist_e*/network": 885.0 * 3 / 50, "params/*": 376.0, "mnist/run*/defenses": 376.0,
