@@ -3,7 +3,8 @@ on a given network (issue 20, section 2, item 5): run 0's defenses unit (the SVM
 SVMs, NR, theta) and its attack units at the eps asked for, on the models asked for.
 
 The units run in a scratch run folder, never the ledger's: the network is a file you name, typically the paper
-training's checkpoint (`reports/dnr/paper/models/cifar10_dnn.keras.partial/model.keras`), whose weights are not the
+training's checkpoint (a copy of `reports/dnr/paper/models/cifar10_dnn.keras.partial/model.keras`, taken between
+epochs), whose weights are not the
 finished network's, so the units' results mean nothing and only their CPU seconds are kept. The protocol is the
 paper's with the eps grid cut to 0 and `--eps` (the attack units at other eps are not run) and without the restart
 and the line-search check. Each unit's seconds go beside what `python -m replication status` estimated for it.

@@ -87,7 +87,8 @@ def test_synthetic_scorers_have_the_defenses_shape_and_reject_column():
 @pytest.mark.data
 def test_cifar_unit_times_runs_the_experiments_units_and_leaves_no_folder(data_dir, tmp_path):
     """benchmarks/cifar_unit_times.py at smoke on an untrained network: the defenses unit and each asked attack
-    unit timed through the experiment's code, its scratch run folder removed; an eps off the grid is refused."""
+    unit timed through the experiment's code, its scratch run folder removed; an eps off the grid is refused;
+    `--sizes` times one SVM fit per layer and size."""
     import json
 
     from keras_models.dnr import build_cifar_net, compile_dnr_net
