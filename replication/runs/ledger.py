@@ -196,9 +196,22 @@ def status(experiment: str, variant: str, root: Path = ROOT, in_progress: bool =
             continue
         done, seconds = read_unit(unit_location(experiment, path, name), run_hash)
         units.append(UnitState(name, done, seconds if done else None))
-    base = measured(status(experiment, "", root, in_progress).units) if variant else None
-    estimate(units, experiment, variant, base)
+    main = status(experiment, "", root, in_progress) if variant else None
+    if main:  # a dataset the variant runs as the main folder does costs what it costs there
+        theirs, same_as_main = {u.name: u.seconds for u in main.units}, unchanged_datasets(experiment, variant)
+        for u in units:
+            if not u.done and u.seconds is None and u.name.split("/")[0] in same_as_main:
+                u.seconds = theirs.get(u.name)
+    estimate(units, experiment, variant, measured(main.units) if main else None)
     return FolderStatus(experiment, variant, path, units, problem, "; ".join(partial))
+
+
+def unchanged_datasets(experiment: str, variant: str) -> set:
+    """The datasets a DNR variant runs exactly as the main protocol (`--layers authors`: CIFAR-10)."""
+    if experiment != "dnr" or not variant:
+        return set()
+    ours, main = protocol_of(experiment, variant), protocol_of(experiment, "")
+    return {name for name in protocols.DNR_DATASETS if getattr(ours, name) == getattr(main, name)}
 
 
 def unit_location(experiment: str, path: Path, name: str) -> Path:
