@@ -98,8 +98,7 @@ def main() -> None:
     paper = protocols.dnr(args.protocol)
     if not args.sizes and (args.eps not in paper.cifar10.eps_grid or args.eps == 0):
         raise SystemExit(f"--eps must be a non-zero eps of the protocol's CIFAR-10 grid {paper.cifar10.eps_grid}")
-    p = dataclasses.replace(paper.cifar10, eps_grid=(0.0, args.eps) if not args.sizes else paper.cifar10.eps_grid,
-                            double_init=False, line_search_check=())
+    p = dataclasses.replace(paper.cifar10, eps_grid=(0.0, args.eps), double_init=False, line_search_check=())
     protocol = dataclasses.replace(paper, cifar10=p)
     pool = draws.load_pool(p, args.data_dir, 0)
     reports = Path(__file__).resolve().parents[1] / "reports"  # the ledger's status estimates, to compare
@@ -133,7 +132,6 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     out = {"machine": runtime.identity(), "threads": args.threads, "network": args.network, "units": units}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))
 
 

@@ -36,7 +36,7 @@ def test_every_cell_attacks_the_same_digits_and_the_small_svm_sets_nest():
     test digits are the paper run 0's first 500."""
     rng = np.random.default_rng(0)
     pool = draws.Pool(np.zeros((80000, 28, 28), np.uint8), rng.integers(0, 10, 80000), np.arange(30000),
-                      np.arange(30000, 80000), "synthetic")
+                      np.arange(30000, 80000), "synthetic", np.arange(60000, 80000))
     s = sign.study("paper")
     draw = sign.shared_draw(s, pool, 0)
     small, large = (sign.cell_draw(draw, c) for c in s.cells()[:3:2])

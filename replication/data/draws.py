@@ -1,7 +1,7 @@
 """Section 4.1 data: pixels in [0, 1]; network training set, then per-run SVM-train / validation / test draws."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, Optional
 
 import numpy as np
@@ -20,7 +20,7 @@ class Pool:
     dnn_idx: np.ndarray
     rest_idx: np.ndarray
     source: str
-    test_idx: np.ndarray = field(default_factory=lambda: np.arange(0))
+    test_idx: np.ndarray
 
 
 def load_pool(p: DNRDataset, data_dir: Optional[str], seed: int) -> Pool:
