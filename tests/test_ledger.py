@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def test_a_cut_training_resumes_at_its_epoch_with_the_uncut_weights(tmp_path, mn
     with pytest.raises(Cut):
         train_by_epoch(tmp_path / "cut.keras", build, fit(cut_at=3), 4, seed=3)
     assert json.loads((tmp_path / "cut.keras.partial" / "epochs.json").read_text())["done"] == 3
+    partial_size = (tmp_path / "cut.keras.partial" / "model.keras").stat().st_size  # with SGD's momentum
     epochs_run.clear()
     resumed = train_by_epoch(tmp_path / "cut.keras", build, fit(), 4, seed=3)
     assert len(epochs_run) == 1  # only the epoch the cut lost
@@ -65,7 +67,29 @@ def test_a_cut_training_resumes_at_its_epoch_with_the_uncut_weights(tmp_path, mn
     assert not (tmp_path / "cut.keras.partial").exists()
     record = json.loads((tmp_path / "cut.keras.json").read_text())
     assert record["done"] == 4 and record["cpu_seconds"] > 0  # CPU seconds of the cut and the resumed epochs
-    assert isinstance(keras.models.load_model(tmp_path / "cut.keras"), keras.Model)
+    kept = keras.models.load_model(tmp_path / "cut.keras")  # the network alone: no SGD momentum, uncompiled
+    assert not kept.compiled and (tmp_path / "cut.keras").stat().st_size < 0.6 * partial_size
+    for a, b in zip(uncut.get_weights(), kept.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    uncut.fit(x, y, batch_size=32, epochs=1, verbose=0)  # the model returned keeps its optimizer
+
+
+def test_the_ledgers_size_in_git_counts_each_distinct_file_once(tmp_path):
+    """A network copied into a variant's folder is one blob in git: counted once; what is not committed, not at all."""
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+    git("init", "-q")
+    (tmp_path / "paper").mkdir()
+    (tmp_path / "paper-variant").mkdir()
+    (tmp_path / "paper" / "net.keras").write_bytes(b"w" * 1000)
+    (tmp_path / "paper-variant" / "net.keras").write_bytes(b"w" * 1000)
+    (tmp_path / "paper" / "unit.json").write_text("{}")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "ledger")
+    (tmp_path / "paper" / "new.json").write_text("{" * 500 + "}" * 500)
+    assert ledger.git_bytes(tmp_path) == 1002
+    assert ledger.git_bytes(tmp_path / "paper-variant") == 1000
+    assert ledger.git_bytes(tmp_path.parent / "nowhere") is None
 
 
 def test_the_fingerprint_names_the_units_version_not_the_package_version():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -58,6 +59,8 @@ REFERENCE_FACTOR = {"authors-layers": {"dnr": 95 * 60 / 4700}}  # the authors' 1
 # CIFAR-10 attack unit, never run here, is estimated as the MNIST unit of the same kind and model times this ratio
 # (same test images, iterations and batches; it assumes as many iterations on CIFAR-10 as on MNIST).
 CIFAR_OVER_MNIST = {"dnn": 13.5, "nr": 10.6, "dnr": 16.4}
+
+BUDGET_BYTES = 100e6  # what the ledger may hold in git: units and small networks (no SVM pickles, no optimizer state)
 
 
 def folder(experiment: str, variant: str = "", level: str = "paper", root: Path = ROOT) -> Path:
@@ -303,6 +306,20 @@ def variant_options(variant: str) -> List[str]:
     return [f"--{option}", value]
 
 
+def git_bytes(root: Path = ROOT) -> Optional[int]:
+    """What the ledger's committed files hold in git, in bytes: each distinct file once (a network that a variant's
+    folder copies from the main one is one blob), uncompressed; None outside a git checkout."""
+    def git(*args: str, stdin: Optional[str] = None) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, text=True,
+                              check=True).stdout
+    try:
+        blobs = {line.split()[1] for line in git("ls-files", "-s", "--", ".").splitlines()}
+        sizes = git("cat-file", "--batch-check=%(objectsize)", stdin="\n".join(sorted(blobs)) + "\n")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sum(int(n) for n in sizes.split()) if blobs else 0
+
+
 def command(experiment: str, variant: str, root: Path = ROOT) -> List[str]:
     """The CLI arguments that run (or resume) a ledger folder at one thread, after `python -m replication` (with
     `--out` when the ledger is not the default `reports/`)."""
@@ -332,6 +349,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = ap.parse_args(argv)
     rows = [status(e, v, Path(args.root)) for e, v in CAMPAIGN]
     print(render(rows))
+    size = git_bytes(Path(args.root))
+    if size is not None:
+        print(f"\nThe ledger in git: {size / 1e6:.1f} MB of its {BUDGET_BYTES / 1e6:.0f} MB (committed files, each "
+              "distinct one once).")
     left = [(e, v) for (e, v), r in zip(CAMPAIGN, rows) if r.left]
     if left:
         print("\nTo run what is left (each resumes its folder; add scope options such as --splits or --runs):")

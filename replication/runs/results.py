@@ -306,10 +306,19 @@ def save_arrays(path: Path, arrays: Dict[str, np.ndarray]) -> None:
         np.savez_compressed(fh, **arrays)
 
 
-def save_model(model: Any, path: Path) -> None:
-    """`model.save(path)` atomically (`replaced`; with its optimizer state)."""
+def save_model(model: Any, path: Path, optimizer: bool = True) -> None:
+    """`model.save(path)` atomically (`replaced`), with its optimizer state; `optimizer=False`: the network alone,
+    saved uncompiled (a trained network the ledger keeps: SGD's momentum doubles a file no later unit reads)."""
     with replaced(path, suffix=".tmp.keras") as tmp:
-        model.save(tmp)
+        if optimizer or not model.compiled:
+            model.save(tmp)
+            return
+        trained = model.optimizer
+        model.optimizer, model.compiled = None, False
+        try:
+            model.save(tmp)
+        finally:
+            model.optimizer, model.compiled = trained, True
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -331,7 +340,7 @@ def reseed(model: Any, seed: int) -> None:
 
 def train_by_epoch(path: Path, build: Callable[[], Any], fit_epoch: Callable[[Any], None], epochs: int,
                    seed: int) -> Any:
-    """The model saved at `path`, else one trained epoch by epoch and saved there.
+    """The model saved at `path`, else one trained epoch by epoch and saved there (the network alone, uncompiled).
 
     `build()` returns a compiled model; `fit_epoch(model)` trains it one epoch. After each epoch the model and its
     optimizer state go to `<path>.partial/` with the count of finished epochs, so a training cut at epoch k resumes
@@ -361,7 +370,7 @@ def train_by_epoch(path: Path, build: Callable[[], Any], fit_epoch: Callable[[An
         if "cpu_seconds" in progress:  # absent in a training begun by a release that did not count it
             progress["cpu_seconds"] += cpu_seconds
         write_json(state, progress)
-    save_model(model, path)
+    save_model(model, path, optimizer=False)
     write_json(training_record(path), progress)  # what the training took (the ledger's status estimates from it)
     shutil.rmtree(partial, ignore_errors=True)
     return model
