@@ -182,10 +182,11 @@ def test_a_variant_estimates_from_the_main_folder_scaled_by_its_own_measured_att
     assert left["mnist/run0/nr/eps2"] == 140.0                      # else the main folder's, scaled by 100 / 50
     assert left["mnist/run0/nr/double_init/eps1"] == 20.0           # a check costs what its attack costs
     assert left["mnist/run0/dnr/double_init/eps1"] == 100.0         # no DNR attack measured in both: unscaled
-    main = {u.name: u.seconds for u in ledger.status("dnr", "", root=tmp_path).units}
     assert ledger.unchanged_datasets("dnr", "authors-layers") == {"cifar10"}  # the variant changes MNIST's layers
-    for name in ("cifar10/run0/defenses", "cifar10/run2/nr/eps0.4", "cifar10/network"):
-        assert left[name] == main[name]                             # CIFAR-10 as the main folder runs it: unscaled
+    assert not [n for n in left if n.startswith("cifar10/")]       # CIFAR-10: the main folder's units, not left
+    assert ledger.status("dnr", "authors-layers", root=tmp_path).shared == ("cifar10",)
+    assert ledger.command("dnr", "authors-layers")[3:7] == ["--layers", "authors", "--datasets", "mnist"]
+    assert "--datasets" not in ledger.command("dnr", "") and ledger.status("dnr", "", root=tmp_path).shared == ()
 
 
 def test_a_few_paused_units_do_not_move_an_estimate(tmp_path):

@@ -120,6 +120,7 @@ class FolderStatus:
     units: List[UnitState]
     problem: str = ""         # the folder holds another protocol's run, or units of another fingerprint
     partial: str = ""         # a training cut between epochs
+    shared: Tuple[str, ...] = ()  # the datasets this variant leaves to the main folder (`unchanged_datasets`)
 
     @property
     def done(self) -> int:
@@ -190,8 +191,10 @@ def status(experiment: str, variant: str, root: Path = ROOT, in_progress: bool =
         run_hash = stored["hash"]
         if stored["fingerprint"]["protocol"] != jsonable(protocol.to_dict()):
             problem = "the folder holds another protocol's run"
-    units, partial = [], []
+    units, partial, shared = [], [], unchanged_datasets(experiment, variant)
     for name in unit_names(experiment, protocol):
+        if name.split("/")[0] in shared:  # the main folder's units: the variant would compute the same again
+            continue
         if name.endswith("/network"):
             state, cut = network_state(path, name, in_progress)
             units.append(state)
@@ -200,17 +203,13 @@ def status(experiment: str, variant: str, root: Path = ROOT, in_progress: bool =
         done, seconds = read_unit(unit_location(experiment, path, name), run_hash)
         units.append(UnitState(name, done, seconds if done else None))
     main = status(experiment, "", root, in_progress) if variant else None
-    if main:  # a dataset the variant runs as the main folder does costs what it costs there
-        theirs, same_as_main = {u.name: u.seconds for u in main.units}, unchanged_datasets(experiment, variant)
-        for u in units:
-            if not u.done and u.seconds is None and u.name.split("/")[0] in same_as_main:
-                u.seconds = theirs.get(u.name)
     estimate(units, experiment, variant, measured(main.units) if main else None)
-    return FolderStatus(experiment, variant, path, units, problem, "; ".join(partial))
+    return FolderStatus(experiment, variant, path, units, problem, "; ".join(partial), tuple(sorted(shared)))
 
 
 def unchanged_datasets(experiment: str, variant: str) -> set:
-    """The datasets a DNR variant runs exactly as the main protocol (`--layers authors`: CIFAR-10)."""
+    """The datasets a DNR variant runs exactly as the main protocol (`--layers authors`: CIFAR-10): the same
+    network, SVMs and attacks, so the variant's campaign leaves them to the main folder."""
     if experiment != "dnr" or not variant:
         return set()
     ours, main = protocol_of(experiment, variant), protocol_of(experiment, "")
@@ -324,7 +323,10 @@ def command(experiment: str, variant: str, root: Path = ROOT) -> List[str]:
     """The CLI arguments that run (or resume) a ledger folder at one thread, after `python -m replication` (with
     `--out` when the ledger is not the default `reports/`)."""
     out = [] if Path(root) == ROOT else ["--out", str(folder(experiment, variant, root=root))]
-    return [experiment, "--protocol", "paper", *variant_options(variant), "--threads", "1", *out]
+    shared = unchanged_datasets(experiment, variant)
+    own = [d for d in protocols.DNR_DATASETS if d not in shared]
+    scope = ["--datasets", *own] if shared else []
+    return [experiment, "--protocol", "paper", *variant_options(variant), *scope, "--threads", "1", *out]
 
 
 def render(rows: List[FolderStatus]) -> str:
@@ -332,7 +334,8 @@ def render(rows: List[FolderStatus]) -> str:
     lines = ["| ledger folder | units done | left | CPU-hours left (1 thread) | note |", "|---|---|---|---|---|"]
     for r in rows:
         hours, unknown = r.hours_left()
-        note = "; ".join(x for x in (r.problem, r.partial,
+        shared = r.shared and f"{', '.join(r.shared)}: the main folder's (this variant runs it unchanged)"
+        note = "; ".join(x for x in (r.problem, r.partial, shared,
                                      unknown and f"{unknown} units without an estimate") if x)
         lines.append(f"| {r.path} | {r.done} of {len(r.units)} | {len(r.left)} | {hours:.1f} | {note} |")
     return "\n".join(lines)
