@@ -306,7 +306,7 @@ def variant_options(variant: str) -> List[str]:
 
 
 def git_bytes(root: Path = ROOT) -> Optional[int]:
-    """What the ledger's committed files hold in git, in bytes: each distinct file once (a network that a variant's
+    """What the ledger's tracked files hold in git, in bytes: each distinct file once (a network that a variant's
     folder copies from the main one is one blob), uncompressed; None outside a git checkout."""
     def git(*args: str, stdin: Optional[str] = None) -> str:
         return subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, text=True,
@@ -354,8 +354,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(render(rows))
     size = git_bytes(Path(args.root))
     if size is not None:
-        print(f"\nThe ledger in git: {size / 1e6:.1f} MB of its {BUDGET_BYTES / 1e6:.0f} MB (committed files, each "
-              "distinct one once).")
+        print(f"\nThe ledger in git: {size / 1e6:.1f} MB of its {BUDGET_BYTES / 1e6:.0f} MB (the files git "
+              "tracks, each distinct one once).")
     left = [(e, v) for (e, v), r in zip(CAMPAIGN, rows) if r.left]
     if left:
         print("\nTo run what is left (each resumes its folder; add scope options such as --splits or --runs):")
