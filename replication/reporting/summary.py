@@ -193,7 +193,7 @@ def glance(root: Path = ledger.ROOT) -> List[str]:
                  if len(by_dataset) > 1 else "")
         left = (f"{state.done} of {len(state.units)} units done; left: ~{hours:.1f} CPU-hours at one thread{split}"
                 + (f" and {unknown} units never timed here" if unknown else "")
-                + "".join(f"; {DATASETS[d]}: the main folder's (this variant runs it unchanged)" for d in state.shared))
+                + "".join(f"; {DATASETS[d]}: {ledger.SHARED}" for d in state.shared))
         results = folder / "results.json"
         if not results.exists():
             lines += [f"**{title}**, `{folder}`: no report yet; {left}.", ""]

@@ -60,6 +60,7 @@ REFERENCE_FACTOR = {"authors-layers": {"dnr": 95 * 60 / 4700}}  # the authors' 1
 # (same test images, iterations and batches; it assumes as many iterations on CIFAR-10 as on MNIST).
 CIFAR_OVER_MNIST = {"dnn": 13.5, "nr": 10.6, "dnr": 16.4}
 
+SHARED = "the main folder's (this variant runs it unchanged)"  # a dataset in `FolderStatus.shared`
 BUDGET_BYTES = 100e6  # what the ledger may hold in git: units and small networks (no SVM pickles, no optimizer state)
 
 
@@ -202,8 +203,8 @@ def status(experiment: str, variant: str, root: Path = ROOT, in_progress: bool =
             continue
         done, seconds = read_unit(unit_location(experiment, path, name), run_hash)
         units.append(UnitState(name, done, seconds if done else None))
-    main = status(experiment, "", root, in_progress) if variant else None
-    estimate(units, experiment, variant, measured(main.units) if main else None)
+    base = measured(status(experiment, "", root, in_progress).units) if variant else None
+    estimate(units, experiment, variant, base)
     return FolderStatus(experiment, variant, path, units, problem, "; ".join(partial), tuple(sorted(shared)))
 
 
@@ -334,7 +335,7 @@ def render(rows: List[FolderStatus]) -> str:
     lines = ["| ledger folder | units done | left | CPU-hours left (1 thread) | note |", "|---|---|---|---|---|"]
     for r in rows:
         hours, unknown = r.hours_left()
-        shared = r.shared and f"{', '.join(r.shared)}: the main folder's (this variant runs it unchanged)"
+        shared = r.shared and f"{', '.join(r.shared)}: {SHARED}"
         note = "; ".join(x for x in (r.problem, r.partial, shared,
                                      unknown and f"{unknown} units without an estimate") if x)
         lines.append(f"| {r.path} | {r.done} of {len(r.units)} | {len(r.left)} | {hours:.1f} | {note} |")
