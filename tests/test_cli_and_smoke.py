@@ -11,6 +11,7 @@ import pytest
 from replication.background import experiment
 from replication.cli import parser
 from replication.runs import protocols
+from replication.runs.results import load_unit
 
 
 def test_help_explains_every_option():
@@ -119,7 +120,7 @@ def test_background_records_keep_every_field_of_results_and_units(smoke_run):
     assert records.carlini(saved).attacks["defense"].per_attack is not None
     for name, cls in (("split0", records.Split), ("carlini", records.Carlini),
                       ("carlini/baseline", records.CarliniAttack), ("letter_selection", records.LetterSelection)):
-        unit = json.loads((out / "units" / f"{name}.json").read_text())["result"]
+        unit = load_unit(out / "units" / f"{name}.json")["result"]
         assert same(cls.from_dict(unit), unit), name
 
 
@@ -174,7 +175,7 @@ def test_a_run_stopped_inside_the_letter_selection_reports_its_folds_and_nothing
     pool = assembly.load_pool(p.pool_split, str(data_dir), p.pool_limit, 0)
     _, labels, _ = assembly.selection_data(pool, p.selection_per_class, str(data_dir), 0)
     name, _, test = next(letters.fold_units(labels, p.selection_folds, p.selection_repeats, 0))
-    pred = np.asarray(json.loads((out / "units" / "letters" / f"{name}.json").read_text())["result"])
+    pred = np.asarray(load_unit(out / "units" / "letters" / f"{name}.json")["result"])
     assert s["rates"] == letters.letter_rates(letters.confusion(labels[test], pred))
     assert sum(c["tested"] for c in s["counts"].values()) == int((labels[test] >= 10).sum())
     assert part["left_out"][0].startswith("1 of 2 letter-selection fold trainings (computed the first 1)")
@@ -194,11 +195,11 @@ def test_a_run_stopped_after_the_letter_selection_reports_the_final_selection_an
     out, p = tmp_path / "run", protocols.background("smoke")
     shutil.copytree(smoke_run[0], out)
     unit = out / "units" / "letter_selection.json"
-    kept = json.loads(unit.read_text())["result"]
+    kept = load_unit(unit)["result"]
     unit.unlink()
     others = {f: f.read_bytes() for f in (out / "units").rglob("*.json")}
     part = experiment.run(p, out, str(data_dir), seed=0, scope=protocols.Scope(splits=0))
-    assert json.loads(unit.read_text())["result"] == kept == part["letter_selection"]
+    assert load_unit(unit)["result"] == kept == part["letter_selection"]
     assert {f: f.read_bytes() for f in (out / "units").rglob("*.json") if f != unit} == others
     assert part["resumed_units"] == ["letters/repeat0_fold0", "letters/repeat0_fold1"]
     assert part["units"]["expected"] == 3 and part["splits"] == [] and part["carlini"] is None
@@ -223,7 +224,7 @@ def test_a_folder_without_the_background_models_still_reports_with_its_gallery(s
     assert {f: f.read_bytes() for f in (out / "units").rglob("*.json")} == before
     assert "gallery" in again["resumed_units"]
     assert not list((out / "models").rglob("*.keras")) and again["aggregate"] == smoke_run[1]["aggregate"]
-    rows = json.loads((out / "units" / "gallery.json").read_text())["result"]
+    rows = load_unit(out / "units" / "gallery.json")["result"]
     assert [r["title"].split("\n")[0] for r in rows] == ["original"] + ["baseline"] * 2 + ["defense"] * 2
     assert np.asarray(rows[0]["images"]).dtype == np.int64 and 0 <= np.min(rows[1]["images"]) <= 255
     (out / "units" / "gallery.json").unlink()
@@ -289,7 +290,7 @@ def test_dnr_records_keep_every_field_of_results_and_units(dnr_smoke_run):
     kinds = {"mnist/run0/dnr/eps1": Point, "mnist/run0/dnr/double_init/eps1": RestartPoint,
              "mnist/run0/dnr/line_search/eps1": LineSearchPoint}
     for name, cls in kinds.items():
-        saved = json.loads((out / "units" / f"{name}.json").read_text())["result"]
+        saved = load_unit(out / "units" / f"{name}.json")["result"]
         assert same(cls.from_dict(saved), saved), name
     curves = [pt for ds in json.loads((out / "results.json").read_text())["datasets"].values()
               for run in ds["runs"] for points in run["curves"].values() for pt in points]

@@ -15,6 +15,7 @@ import pytest
 
 from replication.background import assembly
 from replication.background import experiment as background
+from replication.reporting import summary
 from replication.runs import ledger, protocols
 from replication.runs.results import (
     UNITS_VERSION,
@@ -22,6 +23,7 @@ from replication.runs.results import (
     RunStore,
     digest_differences,
     fingerprint_hash,
+    load_unit,
     run_fingerprint,
     train_by_epoch,
     write_json,
@@ -163,6 +165,19 @@ def test_status_counts_done_units_and_estimates_the_rest_from_measured_ones(tmp_
     assert not committed.partial
     by_dataset = got.hours_left_by_dataset()
     assert set(by_dataset) == {"mnist", "cifar10"} and sum(by_dataset.values()) == pytest.approx(got.hours_left()[0])
+    by_part = got.hours_left_by_part()
+    assert by_part["cifar10", "network"] == pytest.approx(72 * 700.0 / 3600)  # the training and its digest (0 s)
+    assert by_part["cifar10", "defenses"] == pytest.approx(sum(
+        left[f"cifar10/run{k}/defenses"] for k in range(5)) / 3600)  # the SVMs (their digest, equality: 0 s)
+    assert sum(by_part.values()) == pytest.approx(got.hours_left()[0])
+    assert [ledger.part(n) for n in ("cifar10/network_digest", "mnist/run2/equality", "mnist/run1/dnr/eps0",
+                                     "mnist/run1/nr/line_search/eps0.2")] == ["network", "defenses", "attacks",
+                                                                               "attacks"]
+    assert got.timed("mnist") and not got.timed("cifar10")
+    line = summary.hours_by_part(got)  # the README's split: MNIST has finished units, CIFAR-10 none
+    assert line.startswith(" (MNIST: network ~0.2, defenses ~") and "attacks ~" in line.split(";")[0]
+    assert "estimated" not in line.split(";")[0] and "; CIFAR-10: network ~14.0, defenses ~" in line
+    assert line.endswith(", none run here yet: estimated)")
     assert str(root) in ledger.render([got])
 
 
@@ -214,7 +229,7 @@ def test_status_estimates_from_cpu_seconds_which_a_pause_does_not_stretch(tmp_pa
     root = ledger.folder("dnr", "", root=tmp_path)
     store = RunStore(root, {"protocol": p.to_dict()})
     store.unit("mnist/run0/nr/eps1", lambda: time.sleep(0.5))  # a unit paused (or waiting) half a second
-    saved = json.loads((root / "units" / "mnist/run0/nr/eps1.json").read_text())
+    saved = load_unit(root / "units" / "mnist/run0/nr/eps1.json")
     assert saved["seconds"] >= 0.5 and saved["cpu_seconds"] < 0.25
     write_json(root / "units" / "mnist/run0/nr/eps2.json",  # a unit from before CPU seconds: its wall seconds
                {"result": 0, "seconds": 7.0, "fingerprint": store.hash})
@@ -235,7 +250,7 @@ def test_status_command_runs_and_says_how_to_run_each_folder_left(capsys):
 
 
 def units_of(folder: Path, names=CHECKED_UNITS):
-    return {n: json.loads((folder / "units" / f"{n}.json").read_text()) for n in names}
+    return {n: load_unit(folder / "units" / f"{n}.json") for n in names}
 
 
 def assert_same_unit(stored, new, where: str):
@@ -315,14 +330,14 @@ def test_a_fresh_clone_refits_the_svms_proves_them_and_recomputes_a_lost_unit_eq
     out, _ = dnr_smoke_run
     clone = copy_run(out, tmp_path / "clone", keep_models=keep_network)
     lost = clone / "units" / "mnist" / "run0" / "dnr" / "eps1.json"
-    before = json.loads(lost.read_text())["result"]
+    before = load_unit(lost)["result"]
     lost.unlink()
     scope = protocols.Scope(datasets=("mnist",))
     again = experiment.run(protocols.dnr("smoke"), clone, str(data_dir), seed=0, scope=scope)
     assert "mnist/run0/dnr/eps1" not in again["resumed_units"]
     assert len(again["resumed_units"]) == again["units"]["expected"] - 1  # that unit alone was computed
     assert (clone / "models" / "mnist_run0_dnr" / "state.joblib").exists()  # refit, proven by its digest
-    assert_same_unit(before, json.loads(lost.read_text())["result"], "mnist/run0/dnr/eps1")
+    assert_same_unit(before, load_unit(lost)["result"], "mnist/run0/dnr/eps1")
 
 
 def test_an_unfinished_run_resumes_with_its_own_svms_not_a_refit(dnr_smoke_run, data_dir, tmp_path, monkeypatch):
@@ -366,7 +381,7 @@ def test_an_unfinished_carlini_stage_keeps_its_models_weights_until_both_attacks
     out, _ = smoke_run
     clone = shutil.copytree(out, tmp_path / "clone")
     attack = clone / "units" / "carlini" / "defense.json"
-    before = json.loads(attack.read_text())["result"]
+    before = load_unit(attack)["result"]
     for unit in (attack, clone / "units" / "carlini.json"):
         unit.unlink()
     p, kept = protocols.background("smoke"), [clone / "models" / f"carlini_{m}.weights.npz" for m in ("baseline",
@@ -381,7 +396,7 @@ def test_an_unfinished_carlini_stage_keeps_its_models_weights_until_both_attacks
         raise AssertionError("a Carlini model was retrained instead of restored from its kept weights")
     monkeypatch.setattr(training, "train_table2_net", no_training)
     background.compute_units(p, str(clone), str(data_dir), 0, "carlini/defense")
-    assert_same_unit(before, json.loads(attack.read_text())["result"], "carlini/defense")
+    assert_same_unit(before, load_unit(attack)["result"], "carlini/defense")
     background.compute_units(p, str(clone), str(data_dir), 0, "carlini")
     assert not any(k.exists() for k in kept)  # the stage is whole
 
@@ -441,7 +456,7 @@ def test_a_variant_attacks_the_network_of_its_protocols_main_folder(dnr_smoke_ru
     network = "models/mnist_dnn.keras"
     assert (variant / network).read_bytes() == (main / network).read_bytes()
     digest = "units/mnist/network_digest.json"
-    assert json.loads((variant / digest).read_text())["result"] == json.loads((main / digest).read_text())["result"]
+    assert load_unit(variant / digest)["result"] == load_unit(main / digest)["result"]
     assert result["datasets"]["mnist"]["feature_layers"] == list(protocols.AUTHORS_CODE_LAYERS["mnist"])
     # a network in the main folder that is not the one its digest names is refused, not adopted and used
     import keras

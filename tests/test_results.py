@@ -122,16 +122,55 @@ def test_reports_keep_each_array_of_numbers_on_one_line_and_strings_untouched(tm
 
 
 def test_float32_arrays_are_written_short_and_read_back_exactly(tmp_path):
-    """Scores and images are float32: written as the shortest decimals that read back as the same float32 (not
-    float64's 17 digits of the widened value), so a unit is smaller and loses nothing."""
+    """Scores and images are float32: in results.json each is the shortest decimal that reads back as the same
+    float32 (not float64's 17 digits of the widened value), so a file is smaller and loses nothing."""
     from replication.runs.results import jsonable
     values = np.random.default_rng(0).normal(size=(50, 11)).astype(np.float32)
     values[0, :4] = [np.nan, np.inf, 1e-30, -0.0]
-    write_json(tmp_path / "u.json", {"scores": values}, compact=True)
-    back = np.asarray(json.loads((tmp_path / "u.json").read_text())["scores"], np.float32)
+    write_json(tmp_path / "r.json", {"scores": values})
+    back = np.asarray(json.loads((tmp_path / "r.json").read_text())["scores"], np.float32)
     assert np.array_equal(back, values, equal_nan=True) and np.signbit(back[0, 3])
-    assert len((tmp_path / "u.json").read_text()) < 0.7 * len(json.dumps(values.tolist()))
+    assert len((tmp_path / "r.json").read_text()) < 0.7 * len(json.dumps(values.tolist()))
     assert jsonable(np.array([0.1], np.float64)) == [0.1] and jsonable(np.float32(0.5)) == 0.5  # others as before
+
+
+def _unit_like(n: int = 1000) -> dict:
+    """What a DNR attack unit holds, with the values that break naive encodings (NaN, inf, -0.0, denormals)."""
+    rng = np.random.default_rng(1)
+    scores = rng.normal(size=(n, 11)).astype(np.float32)
+    scores[0, :5] = [np.nan, np.inf, -np.inf, -0.0, 1e-42]
+    return {"scores": scores, "adversarial": rng.uniform(size=(1, 28, 28, 1)).astype(np.float32),
+            "distance": rng.uniform(0, 5, n), "outcome": rng.integers(0, 3, n).astype(np.int8),
+            "flat_gradient": rng.uniform(size=n) < 0.1, "labels": rng.integers(0, 10, n), "eps": 1.5,
+            "short": np.array([0.1, 0.2], np.float32), "names": np.array(["a", "b"] * 10), "iterations": None}
+
+
+def test_unit_files_pack_arrays_and_read_back_what_decimals_would(tmp_path):
+    """Unit files keep arrays as their bytes (the ledger holds them by the hundred, under a size budget): a unit is
+    under 60% of its decimal size, and `load_unit` returns exactly the values and Python types the decimal form
+    gave (floats of the shortest decimals, ints, bools), so no consumer, report or resumed run can tell them apart."""
+    from replication.runs.results import jsonable, load_unit
+    unit = _unit_like()
+    write_json(tmp_path / "packed.json", unit, compact=True)
+    (tmp_path / "decimal.json").write_text(json.dumps(jsonable(unit), sort_keys=True, separators=(",", ":")))
+    packed, decimal = (tmp_path / "packed.json").read_text(), (tmp_path / "decimal.json").read_text()
+    assert '"ndarray":"<f4"' in packed and '"ndarray":"|b1"' in packed and '"short":[0.1,0.2]' in packed
+    assert len(packed) < 0.6 * len(decimal)
+    back, before = load_unit(tmp_path / "packed.json"), load_unit(tmp_path / "decimal.json")
+    assert json.dumps(back, sort_keys=True) == json.dumps(before, sort_keys=True) == json.dumps(jsonable(unit),
+                                                                                                 sort_keys=True)
+    typed = lambda v: [type(x) for x in np.ravel(np.asarray(v, object))]  # noqa: E731
+    for key in unit:
+        assert typed(back[key]) == typed(before[key]), key
+    assert np.array_equal(np.asarray(back["scores"], np.float32), unit["scores"], equal_nan=True)
+
+
+def test_a_unit_resumed_from_its_packed_file_equals_the_computed_one(tmp_path):
+    """RunStore.unit returns the same thing computed or loaded."""
+    computed = RunStore(tmp_path, {"a": 1}).unit("attack/eps1", _unit_like)
+    loaded = RunStore(tmp_path, {"a": 1}).unit("attack/eps1", lambda: pytest.fail("recomputed"))
+    assert json.dumps(computed, sort_keys=True) == json.dumps(loaded, sort_keys=True)
+    assert "ndarray" in (tmp_path / "units" / "attack" / "eps1.json").read_text()
 
 
 def test_two_writers_of_one_array_file_both_finish_and_leave_a_whole_file(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from replication.defenses import Scorer, with_reject
 from replication.runs import protocols
+from replication.runs.results import load_unit
 from replication.unified import attacks, detectors, experiment
 
 
@@ -103,7 +104,7 @@ def test_records_keep_every_field_of_results_and_units(unified_smoke_run):
     saved = json.loads((out / "results.json").read_text())
     assert same(records.axis(saved), saved["axis"]) and same(records.curves(saved), saved["curves"])
     assert saved["axis"]["restart"] and saved["axis"]["reject_aware"]  # the optional parts are among those checked
-    units = [json.loads(p.read_text())["result"] for p in (out / "units").rglob("eps*.json")]
+    units = [load_unit(p)["result"] for p in (out / "units").rglob("eps*.json")]
     restarts = [u for u in units if "restart_gain" in u]
     assert restarts and all(same(records.RestartPoint.from_dict(u), u) for u in restarts)
     points = [u for u in units if "outcome" in u]  # each attack point's unit is the library's Point

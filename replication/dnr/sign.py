@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from replication.runs.results import (
     data_digest,
     digest_differences,
     jsonable,
+    load_unit,
     run_fingerprint,
     unit_file,
     write_json,
@@ -257,7 +257,7 @@ def ledger_agreement(s: SignStudy, out: Path, source: Path) -> Optional[Dict]:
     digest = "mnist/run0/defenses_digest"
     if not (unit_file(ours, digest).exists() and unit_file(theirs, digest).exists()):
         return None
-    read = lambda root, name: json.loads(unit_file(root, name).read_text())["result"]  # noqa: E731
+    read = lambda root, name: load_unit(unit_file(root, name))["result"]  # noqa: E731
     digest_gap = digest_differences(read(theirs, digest), read(ours, digest))
     same, total = 0, 0
     for name in (f"mnist/run0/{m}/{kind}eps{e:g}" for m in DEFENSES for kind in ("", "double_init/")

@@ -179,6 +179,16 @@ DATASETS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 GLANCES = {"dnr": glance_dnr, "background": glance_background, "dnr-sign": glance_sign}
 
 
+def hours_by_part(state: ledger.FolderStatus) -> str:
+    """' (CIFAR-10: network ~a, defenses ~b, attacks ~c; ...)': where a DNR run's CPU-hours left go, per dataset,
+    marked where no unit of the dataset has run here (its times are then references and ratios, docs/runs.md)."""
+    by_part = state.hours_left_by_part()
+    datasets = list(dict.fromkeys(d for d, _ in by_part))
+    shown = [f"{DATASETS[d]}: " + ", ".join(f"{p} ~{by_part[d, p]:.1f}" for p in ledger.PARTS if (d, p) in by_part)
+             + ("" if state.timed(d) else ", none run here yet: estimated") for d in datasets]
+    return f" ({'; '.join(shown)})" if shown else ""
+
+
 def glance(root: Path = ledger.ROOT) -> List[str]:
     """The README's "results at a glance", from the ledger only: per paper-count run its headline rows, who
     computed them, and what is left (units, CPU-hours)."""
@@ -188,10 +198,8 @@ def glance(root: Path = ledger.ROOT) -> List[str]:
         state = ledger.status(experiment, variant, root, in_progress=False)  # a training in progress: not in git
         hours, unknown = state.hours_left()
         title = TITLES[experiment] + (f" ({variant})" if variant else "")
-        by_dataset = state.hours_left_by_dataset()
-        split = (" (" + ", ".join(f"{DATASETS[d]} ~{h:.1f}" for d, h in by_dataset.items()) + ")"
-                 if len(by_dataset) > 1 else "")
-        left = (f"{state.done} of {len(state.units)} units done; left: ~{hours:.1f} CPU-hours at one thread{split}"
+        left = (f"{state.done} of {len(state.units)} units done; left: ~{hours:.1f} CPU-hours at one thread"
+                + hours_by_part(state)
                 + (f" and {unknown} units never timed here" if unknown else "")
                 + "".join(f"; {DATASETS[d]}: {ledger.SHARED}" for d in state.shared))
         results = folder / "results.json"

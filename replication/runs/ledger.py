@@ -136,15 +136,39 @@ class FolderStatus:
         known = [u.seconds for u in self.left if u.seconds is not None]
         return sum(known) / 3600.0, len(self.left) - len(known)
 
-    def hours_left_by_dataset(self) -> Dict[str, float]:
-        """`hours_left` split by the dataset a unit's name starts with (DNR: mnist, cifar10); empty for folders
-        whose units name no dataset."""
-        out: Dict[str, float] = {}
+    def hours_left_by_part(self) -> Dict[Tuple[str, str], float]:
+        """`hours_left` split by (dataset, part): the dataset a unit's name starts with (DNR: mnist, cifar10) and
+        its part (`part`); empty for folders whose units name no dataset."""
+        out: Dict[Tuple[str, str], float] = {}
         for u in self.left:
             dataset = u.name.split("/")[0]
             if dataset in protocols.DNR_DATASETS:
-                out[dataset] = out.get(dataset, 0.0) + (u.seconds or 0.0) / 3600.0
+                key = (dataset, part(u.name))
+                out[key] = out.get(key, 0.0) + (u.seconds or 0.0) / 3600.0
         return out
+
+    def hours_left_by_dataset(self) -> Dict[str, float]:
+        """`hours_left_by_part` summed over each dataset's parts."""
+        out: Dict[str, float] = {}
+        for (dataset, _), hours in self.hours_left_by_part().items():
+            out[dataset] = out.get(dataset, 0.0) + hours
+        return out
+
+    def timed(self, dataset: str) -> bool:
+        """Whether any unit of `dataset` has finished here (else its estimates are references: docs/runs.md)."""
+        return any(u.done and u.name.startswith(dataset + "/") for u in self.units)
+
+
+PARTS = ("network", "defenses", "attacks")
+
+
+def part(name: str) -> str:
+    """A DNR unit's part: the network (its training and digest), the defenses (SVMs, digest, equality check) or
+    the attacks (every eps point)."""
+    last = name.split("/")[-1]
+    if last.startswith("network"):
+        return "network"
+    return "attacks" if last.startswith("eps") else "defenses"
 
 
 def cpu_seconds(record: Dict) -> Optional[float]:
@@ -153,7 +177,7 @@ def cpu_seconds(record: Dict) -> Optional[float]:
     return record.get("cpu_seconds", record.get("seconds"))
 
 
-def read_unit(path: Path, run_hash: Optional[str]) -> Tuple[bool, Optional[float]]:
+def unit_progress(path: Path, run_hash: Optional[str]) -> Tuple[bool, Optional[float]]:
     """(finished by this run, seconds) of a unit file."""
     if not path.exists():
         return False, None
@@ -201,7 +225,7 @@ def status(experiment: str, variant: str, root: Path = ROOT, in_progress: bool =
             units.append(state)
             partial += [cut] if cut else []
             continue
-        done, seconds = read_unit(unit_location(experiment, path, name), run_hash)
+        done, seconds = unit_progress(unit_location(experiment, path, name), run_hash)
         units.append(UnitState(name, done, seconds if done else None))
     base = measured(status(experiment, "", root, in_progress).units) if variant else None
     estimate(units, experiment, variant, base)

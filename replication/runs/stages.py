@@ -25,6 +25,7 @@ from replication.runs.results import (
     RunStore,
     digest_differences,
     jsonable,
+    load_unit,
     save_arrays,
     train_by_epoch,
     training_record,
@@ -55,7 +56,7 @@ def train_network(store: RunStore, p: DNRDataset, pool: draws.Pool, seed: int, n
     ours = verified(store, f"{name}/network_digest", network_digest(model, x[:PROBES]))
     theirs = unit_file(Path(source), f"{p.name}/network_digest") if shared else None
     if theirs is not None and theirs.exists():
-        diffs = digest_differences(json.loads(theirs.read_text())["result"], ours)
+        diffs = digest_differences(load_unit(theirs)["result"], ours)
         if diffs:
             raise ModelMismatch(f"the network taken from {source} differs from its digest there ({diffs[0]})")
     return model
