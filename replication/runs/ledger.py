@@ -147,13 +147,6 @@ class FolderStatus:
                 out[key] = out.get(key, 0.0) + (u.seconds or 0.0) / 3600.0
         return out
 
-    def hours_left_by_dataset(self) -> Dict[str, float]:
-        """`hours_left_by_part` summed over each dataset's parts."""
-        out: Dict[str, float] = {}
-        for (dataset, _), hours in self.hours_left_by_part().items():
-            out[dataset] = out.get(dataset, 0.0) + hours
-        return out
-
     def timed(self, dataset: str) -> bool:
         """Whether any unit of `dataset` has finished here (else its estimates are references: docs/runs.md)."""
         return any(u.done and u.name.startswith(dataset + "/") for u in self.units)
