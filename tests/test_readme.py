@@ -1,4 +1,5 @@
 """The README is a short page whose results come from the ledger, and whose links lead somewhere."""
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -37,3 +38,12 @@ def test_the_ledger_stays_light():
     tracked = subprocess.run(["git", "ls-files", "reports"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.split()
     assert not [n for n in tracked if n.endswith(".joblib")]
+
+
+def test_a_measured_selection_stays_in_the_glance_beside_its_splits():
+    """The measured letters' run keeps its selection line once splits exist; the published letters' run has none."""
+    lines = {v: summary.glance_background(json.loads((ROOT / f"reports/background/{v}/results.json").read_text()), "r")
+             for v in ("paper", "paper-published-letters")}
+    assert any(line.startswith("| digits: correct |") for line in lines["paper"]), "the measured run has splits"
+    assert sum(line.startswith("Letter selection, final") for line in lines["paper"]) == 1
+    assert not any(line.startswith("Letter selection") for line in lines["paper-published-letters"])

@@ -167,7 +167,7 @@ def glance_background(r: Dict, link: str) -> List[str]:
         lines += ["", f"Spread over splits, our std beside the paper's ({len(splits)} splits vs its "
                       f"{stats.PUBLISHED_SPLITS}, {len(spread)} Table V numbers): {verdicts} "
                       f"([rule and table]({link}))."]
-    return lines
+    return lines + (["", *glance_selection(r, link)] if records.letter_selection(r) is not None else [])
 
 
 def glance_sign(r: Dict, link: str) -> List[str]:
