@@ -147,8 +147,9 @@ def glance_background(r: Dict, link: str) -> List[str]:
     from replication.background import records, tables
     from replication.evaluation import stats
     from replication.reporting.report import Row
+    selection = [] if records.letter_selection(r) is None else glance_selection(r, link)
     if records.stopped_in_selection(r):
-        return glance_selection(r, link)
+        return selection
     splits = records.splits(r)
     lines = ["| quantity | measured: mean (std over splits) [95% interval] | published: mean (std) | verdict |",
              "|---|---|---|---|"]
@@ -167,7 +168,7 @@ def glance_background(r: Dict, link: str) -> List[str]:
         lines += ["", f"Spread over splits, our std beside the paper's ({len(splits)} splits vs its "
                       f"{stats.PUBLISHED_SPLITS}, {len(spread)} Table V numbers): {verdicts} "
                       f"([rule and table]({link}))."]
-    return lines + (["", *glance_selection(r, link)] if records.letter_selection(r) is not None else [])
+    return lines + (["", *selection] if selection else [])
 
 
 def glance_sign(r: Dict, link: str) -> List[str]:
